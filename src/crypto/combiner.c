@@ -1,0 +1,241 @@
+/*
+ * combiner.c — optimistic combination of partial signatures
+ * (tkms_combiner_* in tkms/combine.h).
+ *
+ * Fast path: decode the first K partials without the subgroup check,
+ * interpolate σ = Σ λ_i σ_i with one MSM, and accept σ if it is in G2 and
+ * verifies against the group key. Cost: K decompressions, one MSM, one
+ * verify.
+ *
+ * Slow path (only when the fast path fails): decode every partial with the
+ * subgroup check, then find the invalid ones by batch verification and
+ * bisection — a failing set is split in halves; when the left half passes
+ * the right half must hold a culprit and is searched without re-checking
+ * it. With one bad partial among m this costs about 2·log2(m) batch checks.
+ * Then combine K good partials and verify once more.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "combiner_internal.h"
+#include "tkms/secmem.h"
+
+enum { VERDICT_UNKNOWN = 0, VERDICT_GOOD, VERDICT_BAD };
+
+tkms_combiner *tkms_combiner_new(const tkms_group *group)
+{
+    tkms_combiner *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return NULL;
+    size_t n = group->share_count;
+    size_t msm = blst_p2s_mult_pippenger_scratch_sizeof(n);
+    size_t msm1 = blst_p1s_mult_pippenger_scratch_sizeof(n);
+    if (msm1 > msm)
+        msm = msm1;
+    c->group = group;
+    c->capacity = n;
+    c->indices = calloc(n, sizeof *c->indices);
+    c->chosen = calloc(n, sizeof *c->chosen);
+    c->sigs = calloc(n, sizeof *c->sigs);
+    c->seen = calloc(n + 1, 1);
+    c->verdict = calloc(n, 1);
+    c->order = calloc(n, sizeof *c->order);
+    c->coeffs = calloc(n, sizeof *c->coeffs);
+    c->fr_scratch = calloc(2 * n, sizeof *c->fr_scratch);
+    c->weights = calloc(n, sizeof *c->weights);
+    c->p2_ptrs = calloc(n, sizeof *c->p2_ptrs);
+    c->p1_ptrs = calloc(n, sizeof *c->p1_ptrs);
+    c->scalar_ptrs = calloc(n, sizeof *c->scalar_ptrs);
+    c->msm_scratch = malloc(msm > 0 ? msm : 1);
+    if (!c->indices || !c->chosen || !c->sigs || !c->seen || !c->verdict || !c->order ||
+        !c->coeffs || !c->fr_scratch || !c->weights || !c->p2_ptrs ||
+        !c->p1_ptrs || !c->scalar_ptrs || !c->msm_scratch) {
+        tkms_combiner_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void tkms_combiner_free(tkms_combiner *c)
+{
+    if (c == NULL)
+        return;
+    free(c->indices);
+    free(c->chosen);
+    free(c->sigs);
+    free(c->seen);
+    free(c->verdict);
+    free(c->order);
+    free(c->coeffs);
+    free(c->fr_scratch);
+    free(c->weights);
+    free(c->p2_ptrs);
+    free(c->p1_ptrs);
+    free(c->scalar_ptrs);
+    free(c->msm_scratch);
+    free(c);
+}
+
+/* Checks count and indices (1..n, distinct). */
+static tkms_status check_indices(tkms_combiner *c, const uint32_t *indices,
+                                 size_t count)
+{
+    if (count == 0 || count > c->capacity)
+        return TKMS_ERR_INVALID_ARGUMENT;
+    memset(c->seen, 0, c->capacity + 1);
+    for (size_t t = 0; t < count; t++) {
+        if (indices[t] == 0 || indices[t] > c->group->share_count)
+            return TKMS_ERR_INVALID_ARGUMENT;
+        if (c->seen[indices[t]]++)
+            return TKMS_ERR_DUPLICATE_INDEX;
+    }
+    return TKMS_OK;
+}
+
+/* σ = Σ λ_t sigs[pos[t]] over the indices of the chosen positions. */
+static tkms_status interpolate_positions(tkms_combiner *c, const uint32_t *indices,
+                                         const tkms_signature *sigs,
+                                         const size_t *pos, size_t count,
+                                         blst_p2_affine *out)
+{
+    for (size_t t = 0; t < count; t++)
+        c->chosen[t] = indices[pos[t]];
+    tkms_status st = tkms_lagrange_at_zero(c->coeffs, c->chosen, count, c->fr_scratch);
+    if (st != TKMS_OK)
+        return st;
+    for (size_t t = 0; t < count; t++) {
+        c->p2_ptrs[t] = &sigs[pos[t]].point;
+        c->scalar_ptrs[t] = c->coeffs[t].b;
+    }
+    blst_p2 sum;
+    blst_p2s_mult_pippenger(&sum, c->p2_ptrs, count, c->scalar_ptrs, 255,
+                            c->msm_scratch);
+    blst_p2_to_affine(out, &sum);
+    return TKMS_OK;
+}
+
+tkms_status tkms_combiner_interpolate(tkms_combiner *c, const uint32_t *indices,
+                                      const tkms_signature *sigs, size_t count,
+                                      tkms_signature *out)
+{
+    tkms_status st = check_indices(c, indices, count);
+    if (st != TKMS_OK)
+        return st;
+    for (size_t t = 0; t < count; t++)
+        c->order[t] = t;
+    return interpolate_positions(c, indices, sigs, c->order, count, &out->point);
+}
+
+/* The combined signature is accepted only if it is in G2 and verifies. */
+static bool group_signature_valid(const tkms_combiner *c, const blst_p2_affine *hash,
+                                  const tkms_signature *sig)
+{
+    return blst_p2_affine_in_g2(&sig->point) &&
+           tkms_verify_hashed(&c->group->group_key, hash, sig);
+}
+
+static tkms_status fast_path(tkms_combiner *c, const blst_p2_affine *hash,
+                             const tkms_partial *partials, tkms_signature *out)
+{
+    size_t k = c->group->threshold;
+    for (size_t t = 0; t < k; t++) {
+        if (tkms_signature_from_bytes_unchecked(&c->sigs[t], partials[t].signature) != TKMS_OK)
+            return TKMS_ERR_VERIFY_FAILED;
+        c->indices[t] = partials[t].index;
+        c->order[t] = t;
+    }
+    tkms_status st = interpolate_positions(c, c->indices, c->sigs, c->order, k, &out->point);
+    if (st != TKMS_OK)
+        return st;
+    return group_signature_valid(c, hash, out) ? TKMS_OK : TKMS_ERR_VERIFY_FAILED;
+}
+
+/* Marks the invalid candidates among order[lo..hi). `known_bad` means the
+ * range is already known to fail the batch check. */
+static void find_culprits(tkms_combiner *c, const blst_p2_affine *hash,
+                          size_t lo, size_t hi, bool known_bad)
+{
+    size_t count = hi - lo;
+    if (!known_bad &&
+        tkms_combiner_batch_check(c, hash, c->indices, c->sigs, c->order + lo, count))
+        return;
+    if (count == 1) {
+        c->verdict[c->order[lo]] = VERDICT_BAD;
+        return;
+    }
+    size_t mid = lo + count / 2;
+    if (tkms_combiner_batch_check(c, hash, c->indices, c->sigs, c->order + lo, mid - lo)) {
+        find_culprits(c, hash, mid, hi, true);
+    } else {
+        find_culprits(c, hash, lo, mid, true);
+        find_culprits(c, hash, mid, hi, false);
+    }
+}
+
+static tkms_status slow_path(tkms_combiner *c, const blst_p2_affine *hash,
+                             const tkms_partial *partials, size_t count,
+                             tkms_rng *rng, tkms_signature *out)
+{
+    size_t candidates = 0;
+    for (size_t t = 0; t < count; t++) {
+        c->indices[t] = partials[t].index;
+        if (tkms_signature_from_bytes(&c->sigs[t], partials[t].signature) == TKMS_OK) {
+            c->verdict[t] = VERDICT_GOOD;
+            c->order[candidates++] = t;
+        } else {
+            c->verdict[t] = VERDICT_BAD;
+        }
+    }
+    if (candidates > 0) {
+        tkms_status st = tkms_combiner_draw_weights(c, count, rng);
+        if (st != TKMS_OK)
+            return st;
+        find_culprits(c, hash, 0, candidates, false);
+    }
+    size_t good = 0;
+    for (size_t t = 0; t < count; t++)
+        if (c->verdict[t] == VERDICT_GOOD)
+            c->order[good++] = t;
+    if (good < c->group->threshold)
+        return TKMS_ERR_NOT_ENOUGH_SHARES;
+    tkms_status st = interpolate_positions(c, c->indices, c->sigs, c->order,
+                                           c->group->threshold, &out->point);
+    if (st != TKMS_OK)
+        return st;
+    return group_signature_valid(c, hash, out) ? TKMS_OK : TKMS_ERR_VERIFY_FAILED;
+}
+
+tkms_status tkms_combiner_combine(tkms_combiner *c, const uint8_t *msg,
+                                  size_t msg_len, const tkms_partial *partials,
+                                  size_t count, tkms_rng *rng,
+                                  tkms_signature *out, uint32_t *bad,
+                                  size_t *bad_count)
+{
+    *bad_count = 0;
+    if (count == 0 || count > c->capacity)
+        return TKMS_ERR_INVALID_ARGUMENT;
+    for (size_t t = 0; t < count; t++)
+        c->indices[t] = partials[t].index;
+    tkms_status st = check_indices(c, c->indices, count);
+    if (st != TKMS_OK)
+        return st;
+
+    blst_p2 hash_projective;
+    blst_p2_affine hash;
+    tkms_hash_to_g2(&hash_projective, msg, msg_len);
+    blst_p2_to_affine(&hash, &hash_projective);
+
+    if (count >= c->group->threshold && fast_path(c, &hash, partials, out) == TKMS_OK)
+        return TKMS_OK;
+
+    st = slow_path(c, &hash, partials, count, rng, out);
+    /* bad indices in ascending order, via the seen[] table */
+    memset(c->seen, 0, c->capacity + 1);
+    for (size_t t = 0; t < count; t++)
+        if (c->verdict[t] == VERDICT_BAD)
+            c->seen[partials[t].index] = 1;
+    for (uint32_t i = 1; i <= c->group->share_count; i++)
+        if (c->seen[i])
+            bad[(*bad_count)++] = i;
+    return st;
+}
