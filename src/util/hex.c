@@ -12,17 +12,17 @@
 #include "tkms/secmem.h"
 
 /* Returns the digit value 0..15, or a value with bit 8 set if c is not a
- * hex digit; branch-free in c. */
+ * hex digit; branch-free in c. A difference that goes negative wraps and
+ * sets bit 8, which is how each range test is read. */
 static unsigned hex_digit_value(unsigned char c)
 {
-    unsigned ch = c;
-    unsigned num = ch ^ 0x30u;                       /* '0'..'9' -> 0..9  */
-    unsigned num_ok = ((num - 10u) >> 8) & 1u;       /* num < 10          */
-    unsigned alpha = (ch | 0x20u) - 0x57u;           /* 'a'..'f' -> 10..15*/
-    unsigned alpha_ok = (((alpha - 10u) & ~(alpha - 16u)) >> 8) & 1u;
+    unsigned num = (unsigned)c ^ 0x30u;                       /* '0'..'9' -> 0..9 */
+    unsigned num_ok = ((num - 10u) >> 8) & 1u;                 /* num < 10         */
+    unsigned alpha = (((unsigned)c & ~0x20u) - 55u) & 0xffu;   /* 'a'/'A' -> 10    */
+    unsigned alpha_ok = (((alpha - 10u) ^ (alpha - 16u)) >> 8) & 1u; /* 10 <= alpha < 16 */
     unsigned value = (num & (0u - num_ok)) | (alpha & (0u - alpha_ok));
     unsigned bad = (num_ok | alpha_ok) ^ 1u;
-    return value | (bad << 8);
+    return (value & 0x0fu) | (bad << 8);
 }
 
 static const char *skip_prefix(const char *hex)

@@ -1,0 +1,97 @@
+/*
+ * cli.h — what the `tkms` subcommands share: exit codes, the command table
+ * entry, error reporting, and the helpers that turn flags and files into
+ * library values with a clear one-line error on failure.
+ *
+ * Every helper that can fail prints "tkms CMD: reason" to stderr itself
+ * and returns a non-zero exit code (CLI_EXIT_*), so commands can write
+ * `if ((rc = cli_...(...)) != 0) goto done;`.
+ */
+#ifndef TKMS_CLI_H
+#define TKMS_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tkms/bls.h"
+#include "tkms/keystore.h"
+#include "tkms/shamir.h"
+
+enum {
+    CLI_EXIT_OK = 0,
+    CLI_EXIT_FAIL = 1,     /* failed, or the input is invalid */
+    CLI_EXIT_USAGE = 2,    /* wrong flags or arguments        */
+    CLI_EXIT_REFUSED = 3,  /* refused by slashing protection  */
+};
+
+typedef struct {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv);
+} cli_command;
+
+int cmd_keygen(int argc, char **argv);
+int cmd_pubkey(int argc, char **argv);
+int cmd_split(int argc, char **argv);
+int cmd_sign(int argc, char **argv);
+int cmd_combine(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+
+/* Largest message accepted by sign/verify/combine, in bytes. */
+#define CLI_MESSAGE_MAX_SIZE (1024u * 1024u)
+
+/* Prints "tkms CMD: <message>" to stderr; returns CLI_EXIT_FAIL. */
+int cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Prints "tkms CMD: <message>" and "see 'tkms CMD --help'"; returns
+ * CLI_EXIT_USAGE. */
+int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Reports the getopt error for an unknown flag or missing value. */
+int cli_bad_flag(const char *cmd, char **argv);
+
+/* Parses a decimal integer flag value in [min, max]. */
+int cli_parse_u32(const char *cmd, const char *flag, const char *text,
+                  uint32_t min, uint32_t max, uint32_t *out);
+
+/* Decodes a hex flag value of any length up to max into a malloc'ed
+ * buffer (*out, *out_len). */
+int cli_parse_hex(const char *cmd, const char *flag, const char *text,
+                  size_t max, uint8_t **out, size_t *out_len);
+
+/*
+ * The password: the contents of `password_file` (one trailing newline
+ * removed) if given, else $TKMS_PASSWORD. With `required` and neither
+ * present, fails. *out is NULL when not required and absent; free with
+ * cli_password_free (wipes).
+ */
+int cli_password(const char *cmd, const char *password_file, bool required,
+                 char **out);
+void cli_password_free(char *password);
+
+/* Reads and parses a keystore file. */
+int cli_load_keystore(const char *cmd, const char *path, tkms_keystore **out);
+
+/* Decrypts a parsed keystore; reports a wrong password clearly. */
+int cli_decrypt_keystore(const char *cmd, const char *path,
+                         const tkms_keystore *ks, const char *password,
+                         tkms_secret_key *out);
+
+/* Reads and checks a group file. */
+int cli_load_group(const char *cmd, const char *path, tkms_group **out);
+
+/* Applies --kdf / --scrypt-n values (either may be NULL) to params. */
+int cli_kdf_params(const char *cmd, const char *kdf, const char *scrypt_n,
+                   tkms_kdf_params *params);
+
+/* Writes text + "\n" atomically to a new file (never overwrites), mode
+ * 0600 for secrets or 0644 for public files. */
+int cli_write_new_file(const char *cmd, const char *path, const char *text,
+                       bool secret);
+
+/* Prints a 0x-hex line to stdout. */
+void cli_print_hex(const uint8_t *bytes, size_t len);
+
+#endif /* TKMS_CLI_H */

@@ -1,0 +1,215 @@
+/*
+ * cmd_split.c — `tkms split`: the dealer. Decrypts a keystore, splits its
+ * key K-of-n with Feldman commitments and writes the public group file and
+ * one share keystore per share. All files are written into a fresh
+ * temporary directory which is renamed into place only when complete, so
+ * a failure leaves nothing half-written.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "tkms/group_file.h"
+#include "tkms/hex.h"
+#include "tkms/secmem.h"
+
+static const char *const help =
+    "usage: tkms split --keystore F --threshold K --shares N --out-dir D\n"
+    "                  [--password-file F] [--kdf scrypt|pbkdf2] [--scrypt-n N]\n"
+    "\n"
+    "Splits the key in keystore F into N shares, any K of which can sign\n"
+    "(1 <= K <= N <= 1024). Writes:\n"
+    "  D/group.json      public: group key, K, N, Feldman commitments and\n"
+    "                    every share's public key\n"
+    "  D/share-<i>.json  share i (1..N) as an EIP-2335 keystore with a `tkms`\n"
+    "                    object, encrypted with the same password\n"
+    "D must not exist or be empty. Nothing is written unless all files are.\n"
+    "Prints the group public key. The original keystore is left in place:\n"
+    "destroy it once the shares are distributed.\n"
+    "\n"
+    "  --password-file F   password of F and of the shares (else $TKMS_PASSWORD)\n"
+    "  --kdf, --scrypt-n   as for tkms keygen, for the share keystores\n";
+
+/* True when path is absent or an empty directory. */
+static bool usable_out_dir(const char *path, const char **why)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        *why = NULL;
+        return errno == ENOENT;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        *why = "exists and is not a directory";
+        return false;
+    }
+    DIR *d = opendir(path);
+    if (d == NULL) {
+        *why = "cannot be read";
+        return false;
+    }
+    struct dirent *e;
+    bool empty = true;
+    while ((e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            empty = false;
+    closedir(d);
+    *why = "exists and is not empty";
+    return empty;
+}
+
+static void remove_tree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return;
+    struct dirent *e;
+    char path[PATH_MAX];
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        unlink(path);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+static int write_shares(const char *dir, const tkms_group *group,
+                        const tkms_share *shares, const char *password,
+                        const tkms_kdf_params *params)
+{
+    char path[PATH_MAX];
+    char *json = NULL;
+    if (tkms_group_file_format(&json, group) != TKMS_OK)
+        return cli_fail("split", "out of memory");
+    snprintf(path, sizeof path, "%s/group.json", dir);
+    int rc = cli_write_new_file("split", path, json, false);
+    free(json);
+    for (uint32_t i = 0; rc == 0 && i < group->share_count; i++) {
+        tkms_share_info info = {
+            .index = shares[i].index,
+            .threshold = group->threshold,
+            .share_count = group->share_count,
+            .group_key = group->group_key,
+            .commitments = group->commitments,
+            .owner = "",
+        };
+        tkms_err err;
+        if (tkms_keystore_encrypt(&json, &shares[i].key, password, params, &info, NULL,
+                                  tkms_rng_system(), &err) != TKMS_OK)
+            return cli_fail("split", "share %u: %s", shares[i].index, err.message);
+        snprintf(path, sizeof path, "%s/share-%u.json", dir, shares[i].index);
+        rc = cli_write_new_file("split", path, json, true);
+        free(json);
+    }
+    return rc;
+}
+
+int cmd_split(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"keystore", required_argument, NULL, 'k'},
+        {"threshold", required_argument, NULL, 't'},
+        {"shares", required_argument, NULL, 'n'},
+        {"out-dir", required_argument, NULL, 'o'},
+        {"password-file", required_argument, NULL, 'p'},
+        {"kdf", required_argument, NULL, 'K'},
+        {"scrypt-n", required_argument, NULL, 'N'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *keystore = NULL, *threshold_text = NULL, *shares_text = NULL,
+               *out_dir = NULL, *password_file = NULL, *kdf = NULL, *scrypt_n = NULL;
+    int opt;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        switch (opt) {
+        case 'k': keystore = optarg; break;
+        case 't': threshold_text = optarg; break;
+        case 'n': shares_text = optarg; break;
+        case 'o': out_dir = optarg; break;
+        case 'p': password_file = optarg; break;
+        case 'K': kdf = optarg; break;
+        case 'N': scrypt_n = optarg; break;
+        case 'h': fputs(help, stdout); return CLI_EXIT_OK;
+        default: return cli_bad_flag("split", argv);
+        }
+    }
+    if (optind != argc)
+        return cli_usage("split", "unexpected argument '%s'", argv[optind]);
+    if (!keystore || !threshold_text || !shares_text || !out_dir)
+        return cli_usage("split", "--keystore, --threshold, --shares and --out-dir are required");
+
+    uint32_t threshold, share_count;
+    tkms_kdf_params params;
+    int rc;
+    if ((rc = cli_parse_u32("split", "--shares", shares_text, 1, TKMS_MAX_SHARES, &share_count)) != 0 ||
+        (rc = cli_parse_u32("split", "--threshold", threshold_text, 1, TKMS_MAX_SHARES, &threshold)) != 0 ||
+        (rc = cli_kdf_params("split", kdf, scrypt_n, &params)) != 0)
+        return rc;
+    if (threshold > share_count)
+        return cli_usage("split", "--threshold %u is larger than --shares %u", threshold, share_count);
+    const char *why;
+    if (!usable_out_dir(out_dir, &why))
+        return cli_fail("split", "--out-dir %s %s", out_dir, why ? why : "is not usable");
+
+    tkms_keystore *ks = NULL;
+    char *password = NULL;
+    tkms_secret_key sk = {0};
+    tkms_share *shares = calloc(share_count, sizeof *shares);
+    tkms_group *group = NULL;
+    char tmp[PATH_MAX] = "";
+    if (shares == NULL) {
+        rc = cli_fail("split", "out of memory");
+        goto done;
+    }
+    if ((rc = cli_load_keystore("split", keystore, &ks)) != 0 ||
+        (rc = cli_password("split", password_file, true, &password)) != 0 ||
+        (rc = cli_decrypt_keystore("split", keystore, ks, password, &sk)) != 0)
+        goto done;
+    if (tkms_keystore_share_info(ks) != NULL) {
+        rc = cli_fail("split", "%s is already a share keystore; split the original key", keystore);
+        goto done;
+    }
+    if (tkms_split(&group, shares, &sk, threshold, share_count, tkms_rng_system()) != TKMS_OK) {
+        rc = cli_fail("split", "splitting failed (randomness or memory)");
+        goto done;
+    }
+    size_t len = strlen(out_dir);
+    while (len > 1 && out_dir[len - 1] == '/')
+        len--;
+    snprintf(tmp, sizeof tmp, "%.*s.tmp-XXXXXX", (int)len, out_dir);
+    if (mkdtemp(tmp) == NULL) {
+        rc = cli_fail("split", "cannot create a directory next to %s: %s", out_dir, strerror(errno));
+        tmp[0] = '\0';
+        goto done;
+    }
+    if ((rc = write_shares(tmp, group, shares, password, &params)) != 0)
+        goto done;
+    if (rename(tmp, out_dir) != 0) {
+        rc = cli_fail("split", "cannot move the shares into %s: %s", out_dir, strerror(errno));
+        goto done;
+    }
+    tmp[0] = '\0';
+    uint8_t gk[TKMS_PUBLIC_KEY_SIZE];
+    tkms_public_key_to_bytes(gk, &group->group_key);
+    cli_print_hex(gk, sizeof gk);
+done:
+    if (tmp[0] != '\0')
+        remove_tree(tmp);
+    if (shares != NULL)
+        tkms_wipe(shares, share_count * sizeof *shares);
+    free(shares);
+    tkms_group_free(group);
+    tkms_secret_key_wipe(&sk);
+    cli_password_free(password);
+    tkms_keystore_free(ks);
+    return rc;
+}
