@@ -134,14 +134,17 @@ static bool group_signature_valid(const tkms_combiner *c, const blst_p2_affine *
            tkms_verify_hashed(&c->group->group_key, hash, sig);
 }
 
+/* Decodes the first K partials without subgroup checks (*decoded says how
+ * many decoded, for the slow path to reuse), combines and verifies. */
 static tkms_status fast_path(tkms_combiner *c, const blst_p2_affine *hash,
-                             const tkms_partial *partials, tkms_signature *out)
+                             const tkms_partial *partials, tkms_signature *out,
+                             size_t *decoded)
 {
     size_t k = c->group->threshold;
     for (size_t t = 0; t < k; t++) {
         if (tkms_signature_from_bytes_unchecked(&c->sigs[t], partials[t].signature) != TKMS_OK)
             return TKMS_ERR_VERIFY_FAILED;
-        c->indices[t] = partials[t].index;
+        *decoded = t + 1;
         c->order[t] = t;
     }
     tkms_status st = interpolate_positions(c, c->indices, c->sigs, c->order, k, &out->point);
@@ -172,14 +175,18 @@ static void find_culprits(tkms_combiner *c, const blst_p2_affine *hash,
     }
 }
 
+/* Partials before `decoded` were decompressed by the fast path and only
+ * need the subgroup check. */
 static tkms_status slow_path(tkms_combiner *c, const blst_p2_affine *hash,
                              const tkms_partial *partials, size_t count,
-                             tkms_rng *rng, tkms_signature *out)
+                             size_t decoded, tkms_rng *rng, tkms_signature *out)
 {
     size_t candidates = 0;
     for (size_t t = 0; t < count; t++) {
-        c->indices[t] = partials[t].index;
-        if (tkms_signature_from_bytes(&c->sigs[t], partials[t].signature) == TKMS_OK) {
+        bool valid = t < decoded
+                         ? blst_p2_affine_in_g2(&c->sigs[t].point)
+                         : tkms_signature_from_bytes(&c->sigs[t], partials[t].signature) == TKMS_OK;
+        if (valid) {
             c->verdict[t] = VERDICT_GOOD;
             c->order[candidates++] = t;
         } else {
@@ -225,10 +232,12 @@ tkms_status tkms_combiner_combine(tkms_combiner *c, const uint8_t *msg,
     tkms_hash_to_g2(&hash_projective, msg, msg_len);
     blst_p2_to_affine(&hash, &hash_projective);
 
-    if (count >= c->group->threshold && fast_path(c, &hash, partials, out) == TKMS_OK)
+    size_t decoded = 0;
+    if (count >= c->group->threshold &&
+        fast_path(c, &hash, partials, out, &decoded) == TKMS_OK)
         return TKMS_OK;
 
-    st = slow_path(c, &hash, partials, count, rng, out);
+    st = slow_path(c, &hash, partials, count, decoded, rng, out);
     /* bad indices in ascending order, via the seen[] table */
     memset(c->seen, 0, c->capacity + 1);
     for (size_t t = 0; t < count; t++)

@@ -120,6 +120,9 @@ json_t *test_load_json(const char *path)
 
 bool test_hex(const char *hex, uint8_t **out, size_t *out_len)
 {
+    *out = NULL;
+    if (hex == NULL)
+        return false;
     size_t max = strlen(hex) / 2 + 1;
     *out = malloc(max);
     if (tkms_hex_decode_var(*out, max, out_len, hex, NULL) != TKMS_OK) {
