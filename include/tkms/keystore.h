@@ -75,13 +75,16 @@ typedef struct tkms_keystore tkms_keystore;
 
 /*
  * Parses and checks a keystore document of `len` bytes (not necessarily
- * NUL-terminated). Checks: valid JSON object; version 4; kdf function
+ * NUL-terminated). Checks: valid JSON object without duplicate keys;
+ * version 4; uuid (8-4-4-4-12 hex) and path present; kdf function
  * "scrypt" or "pbkdf2" with params in the limits above (dklen 32, prf
  * hmac-sha256, n a power of two); checksum function "sha256" with a 32-byte
  * message; cipher "aes-128-ctr" with a 16-byte IV and a 32-byte message;
  * pubkey, if present, a valid public key; for a share keystore, every field
  * of the `tkms` object (commitments decode, commitments[0] equals
- * group_public_key, 1 <= index <= n, 1 <= K <= n <= TKMS_MAX_SHARES).
+ * group_public_key, 1 <= index <= n, 1 <= K <= n <= TKMS_MAX_SHARES, K
+ * commitments, owner 1..TKMS_OWNER_ID_MAX_SIZE bytes of printable ASCII),
+ * and pubkey present and equal to the key the commitments give for index.
  * Returns TKMS_OK, TKMS_ERR_BAD_FORMAT, TKMS_ERR_UNSUPPORTED (e.g. another
  * cipher or KDF, or a parameter above a limit) or TKMS_ERR_NO_MEMORY, with
  * the reason in err.
@@ -122,7 +125,12 @@ tkms_status tkms_keystore_decrypt(const tkms_keystore *ks, const char *password,
  * ""); share may be NULL for a plain keystore, otherwise its fields are
  * written as the `tkms` object and share->index must match a share whose
  * public key is secret·G1 (checked against the commitments). Salt (32
- * bytes), IV and uuid (v4) come from rng.
+ * bytes), IV and uuid (v4) come from rng. EIP-2335 fields are written as
+ * bare hex (as in the EIP), the `tkms` object's keys as 0x hex.
+ * Returns TKMS_OK; TKMS_ERR_INVALID_ARGUMENT for params outside the limits,
+ * a share that does not fit the secret, or a path that is not UTF-8;
+ * TKMS_ERR_BAD_FORMAT for a password that is not UTF-8 or too long;
+ * TKMS_ERR_RNG; TKMS_ERR_NO_MEMORY.
  */
 tkms_status tkms_keystore_encrypt(char **json_out, const tkms_secret_key *secret,
                                   const char *password,

@@ -45,7 +45,7 @@ int cmd_bench(int argc, char **argv);
 /* Prints "tkms CMD: <message>" to stderr; returns CLI_EXIT_FAIL. */
 int cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Prints "tkms CMD: <message>" and "see 'tkms CMD --help'"; returns
+/* Prints "tkms CMD: <message> (see 'tkms CMD --help')" (one line); returns
  * CLI_EXIT_USAGE. */
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -57,7 +57,8 @@ int cli_parse_u32(const char *cmd, const char *flag, const char *text,
                   uint32_t min, uint32_t max, uint32_t *out);
 
 /* Decodes a hex flag value of any length up to max into a malloc'ed
- * buffer (*out, *out_len). */
+ * buffer (*out, *out_len). An empty argument is refused (the empty byte
+ * string is written 0x). */
 int cli_parse_hex(const char *cmd, const char *flag, const char *text,
                   size_t max, uint8_t **out, size_t *out_len);
 

@@ -33,11 +33,13 @@ int cli_fail(const char *cmd, const char *fmt, ...)
 
 int cli_usage(const char *cmd, const char *fmt, ...)
 {
+    /* One line, like every other error: scripts read the first line. */
     va_list ap;
     va_start(ap, fmt);
-    vreport(cmd, fmt, ap);
+    fprintf(stderr, "tkms %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "see 'tkms %s --help'\n", cmd);
+    fprintf(stderr, " (see 'tkms %s --help')\n", cmd);
     return CLI_EXIT_USAGE;
 }
 
@@ -66,6 +68,12 @@ int cli_parse_u32(const char *cmd, const char *flag, const char *text,
 int cli_parse_hex(const char *cmd, const char *flag, const char *text,
                   size_t max, uint8_t **out, size_t *out_len)
 {
+    /* An empty argument is almost always an unset shell variable; the empty
+     * byte string must be written as 0x. */
+    if (text[0] == '\0') {
+        *out = NULL;
+        return cli_fail(cmd, "%s is empty (write 0x for zero bytes)", flag);
+    }
     *out = malloc(max > 0 ? max : 1);
     if (*out == NULL)
         return cli_fail(cmd, "out of memory");
