@@ -34,4 +34,8 @@ tkms_status tkms_file_write_atomic(const char *path, const void *data,
                                    size_t len, mode_t mode, bool exclusive,
                                    tkms_err *err);
 
+/* fsyncs the directory holding `path`, making a rename or creation of
+ * `path` durable. Best effort: errors are ignored. */
+void tkms_file_sync_parent(const char *path);
+
 #endif /* TKMS_FILE_H */

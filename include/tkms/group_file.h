@@ -25,9 +25,10 @@
 
 /*
  * Parses and checks a group file of `len` bytes. On TKMS_OK, *out is a new
- * group (free with tkms_group_free). Otherwise TKMS_ERR_BAD_FORMAT (or a
- * point-decoding status, or TKMS_ERR_VERIFY_FAILED when a share key does
- * not match the commitments) with the reason in err.
+ * group (free with tkms_group_free). Otherwise TKMS_ERR_BAD_FORMAT (also
+ * for a point that does not decode), TKMS_ERR_VERIFY_FAILED when a share
+ * key does not match the commitments, or TKMS_ERR_NO_MEMORY, with the
+ * reason in err.
  */
 tkms_status tkms_group_file_parse(tkms_group **out, const char *json,
                                   size_t len, tkms_err *err);

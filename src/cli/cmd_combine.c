@@ -127,8 +127,9 @@ int cmd_combine(int argc, char **argv)
     for (size_t i = 0; i < bad_count; i++)
         fprintf(stderr, "tkms combine: partial signature of share %u is invalid\n", bad[i]);
     if (st == TKMS_ERR_NOT_ENOUGH_SHARES) {
-        rc = cli_fail("combine", "only %zu valid partial signatures, %u needed",
-                      count - bad_count, group->threshold);
+        size_t valid = count - bad_count;
+        rc = cli_fail("combine", "only %zu valid partial signature%s, %u needed", valid,
+                      valid == 1 ? "" : "s", group->threshold);
         goto done;
     }
     if (st != TKMS_OK) {

@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "tkms/keyderive.h"
@@ -63,6 +64,10 @@ int cmd_keygen(int argc, char **argv)
     int rc = cli_kdf_params("keygen", kdf, scrypt_n, &params);
     if (rc != 0)
         return rc;
+    /* fail before the (slow) KDF; the exclusive write below still guards
+     * against a file that appears meanwhile */
+    if (access(out, F_OK) == 0)
+        return cli_fail("keygen", "%s: already exists, not overwriting", out);
     char *password = NULL;
     uint8_t *ikm = NULL;
     size_t ikm_len = 0;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "tkms/file.h"
 #include "tkms/group_file.h"
 #include "tkms/hex.h"
 #include "tkms/secmem.h"
@@ -191,13 +192,22 @@ int cmd_split(int argc, char **argv)
         tmp[0] = '\0';
         goto done;
     }
-    if ((rc = write_shares(tmp, group, shares, password, &params)) != 0)
+    /* mkdtemp made it 0700; the directory holds the public group file too,
+     * so give it the usual mode (the share files themselves are 0600) */
+    mode_t mask = umask(0);
+    umask(mask);
+    if (chmod(tmp, 0777 & ~mask) != 0 ||
+        (rc = write_shares(tmp, group, shares, password, &params)) != 0) {
+        if (rc == 0)
+            rc = cli_fail("split", "cannot set the mode of %s: %s", tmp, strerror(errno));
         goto done;
+    }
     if (rename(tmp, out_dir) != 0) {
         rc = cli_fail("split", "cannot move the shares into %s: %s", out_dir, strerror(errno));
         goto done;
     }
     tmp[0] = '\0';
+    tkms_file_sync_parent(out_dir);
     uint8_t gk[TKMS_PUBLIC_KEY_SIZE];
     tkms_public_key_to_bytes(gk, &group->group_key);
     cli_print_hex(gk, sizeof gk);

@@ -23,13 +23,14 @@ tkms_status tkms_group_file_parse(tkms_group **out, const char *json,
     tkms_public_key group_key;
     tkms_public_key *commitments = NULL, *listed = NULL;
     tkms_group *group = NULL;
-    if ((st = json_get_u32(root, "version", GROUP_FILE_VERSION, GROUP_FILE_VERSION,
-                           &version, WHAT, err)) != TKMS_OK ||
-        (st = json_get_u32(root, "shares", 1, TKMS_MAX_SHARES, &share_count, WHAT,
+    if ((st = json_get_u32(&version, root, "version", GROUP_FILE_VERSION,
+                           GROUP_FILE_VERSION, WHAT, err)) != TKMS_OK ||
+        (st = json_get_u32(&share_count, root, "shares", 1, TKMS_MAX_SHARES, WHAT,
                            err)) != TKMS_OK ||
-        (st = json_get_u32(root, "threshold", 1, share_count, &threshold, WHAT,
+        (st = json_get_u32(&threshold, root, "threshold", 1, share_count, WHAT,
                            err)) != TKMS_OK ||
-        (st = json_get_public_key(root, "group_public_key", &group_key, WHAT, err)) != TKMS_OK)
+        (st = json_get_public_key(&group_key, NULL, root, "group_public_key", true, WHAT,
+                                  err)) != TKMS_OK)
         goto done;
     commitments = malloc(threshold * sizeof *commitments);
     listed = malloc(share_count * sizeof *listed);
@@ -37,9 +38,9 @@ tkms_status tkms_group_file_parse(tkms_group **out, const char *json,
         st = tkms_fail(err, TKMS_ERR_NO_MEMORY, WHAT ": out of memory");
         goto done;
     }
-    if ((st = json_get_public_keys(root, "commitments", commitments, threshold, WHAT,
+    if ((st = json_get_public_keys(commitments, threshold, root, "commitments", WHAT,
                                    err)) != TKMS_OK ||
-        (st = json_get_public_keys(root, "share_public_keys", listed, share_count, WHAT,
+        (st = json_get_public_keys(listed, share_count, root, "share_public_keys", WHAT,
                                    err)) != TKMS_OK)
         goto done;
     if (!tkms_public_key_equal(&commitments[0], &group_key)) {

@@ -26,6 +26,7 @@
 #include "tkms/secmem.h"
 #include "tkms/shamir.h"
 
+#define WHAT "keystore"
 #define KEYSTORE_VERSION 4
 #define SHARE_OBJECT_VERSION 1
 #define DK_SIZE 32                /* derived key: AES key || checksum key   */
@@ -252,143 +253,6 @@ static tkms_status aes_128_ctr(uint8_t out[TKMS_SECRET_KEY_SIZE],
     return TKMS_OK;
 }
 
-/* ======================================================================
- * Reading JSON fields. Fields are named by their full dotted path
- * ("crypto.kdf.params.n"); the member looked up is the last component.
- * ====================================================================== */
-
-static const char *type_name(json_type type)
-{
-    switch (type) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    default: return "a JSON value";
-    }
-}
-
-static tkms_status type_error(const char *name, json_type type, tkms_err *err)
-{
-    return tkms_fail(err, TKMS_ERR_BAD_FORMAT, "keystore: %s must be %s", name,
-                     type_name(type));
-}
-
-/* Looks up `path` in `parent` and checks its type. An absent optional field
- * gives TKMS_OK with *out = NULL. */
-static tkms_status field(json_t **out, const json_t *parent, const char *path,
-                         json_type type, bool required, tkms_err *err)
-{
-    const char *dot = strrchr(path, '.');
-    json_t *value = json_object_get(parent, dot ? dot + 1 : path);
-    *out = value;
-    if (value == NULL)
-        return required ? tkms_fail(err, TKMS_ERR_BAD_FORMAT, "keystore: %s is missing", path)
-                        : TKMS_OK;
-    if (json_typeof(value) != type)
-        return type_error(path, type, err);
-    return TKMS_OK;
-}
-
-static tkms_status get_object(json_t **out, const json_t *parent, const char *path,
-                              tkms_err *err)
-{
-    return field(out, parent, path, JSON_OBJECT, true, err);
-}
-
-static tkms_status get_string(const char **out, const json_t *parent, const char *path,
-                              bool required, tkms_err *err)
-{
-    json_t *value;
-    tkms_status st = field(&value, parent, path, JSON_STRING, required, err);
-    *out = value ? json_string_value(value) : NULL;
-    return st;
-}
-
-/* A required non-negative integer. */
-static tkms_status get_uint(uint64_t *out, const json_t *parent, const char *path,
-                            tkms_err *err)
-{
-    json_t *value;
-    tkms_status st = field(&value, parent, path, JSON_INTEGER, true, err);
-    if (st != TKMS_OK)
-        return st;
-    json_int_t v = json_integer_value(value);
-    if (v < 0)
-        return tkms_fail(err, TKMS_ERR_BAD_FORMAT, "keystore: %s must not be negative", path);
-    *out = (uint64_t)v;
-    return TKMS_OK;
-}
-
-/* A required string equal to one of names[0..count); *choice gets which. */
-static tkms_status get_choice(size_t *choice, const json_t *parent, const char *path,
-                              const char *const *names, size_t count, tkms_err *err)
-{
-    const char *value;
-    tkms_status st = get_string(&value, parent, path, true, err);
-    if (st != TKMS_OK)
-        return st;
-    char expected[64] = "";
-    for (size_t i = 0; i < count; i++) {
-        if (strcmp(value, names[i]) == 0) {
-            *choice = i;
-            return TKMS_OK;
-        }
-        size_t used = strlen(expected);
-        snprintf(expected + used, sizeof expected - used, "%s%s", i ? " or " : "", names[i]);
-    }
-    return tkms_fail(err, TKMS_ERR_UNSUPPORTED, "keystore: %s must be %s", path, expected);
-}
-
-/* Decodes a hex string value of exactly `len` bytes. */
-static tkms_status decode_hex(uint8_t *out, size_t len, const json_t *value,
-                              const char *name, tkms_err *err)
-{
-    if (!json_is_string(value))
-        return type_error(name, JSON_STRING, err);
-    tkms_err inner;
-    if (tkms_hex_decode(out, len, json_string_value(value), &inner) != TKMS_OK)
-        return tkms_fail(err, TKMS_ERR_BAD_FORMAT, "keystore: %s: %s", name, inner.message);
-    return TKMS_OK;
-}
-
-static tkms_status get_hex(uint8_t *out, size_t len, const json_t *parent,
-                           const char *path, tkms_err *err)
-{
-    json_t *value;
-    tkms_status st = field(&value, parent, path, JSON_STRING, true, err);
-    return st != TKMS_OK ? st : decode_hex(out, len, value, path, err);
-}
-
-/* Decodes a compressed public key and applies KeyValidate. */
-static tkms_status decode_public_key(tkms_public_key *out, const json_t *value,
-                                     const char *name, tkms_err *err)
-{
-    uint8_t bytes[TKMS_PUBLIC_KEY_SIZE];
-    tkms_status st = decode_hex(bytes, sizeof bytes, value, name, err);
-    if (st != TKMS_OK)
-        return st;
-    st = tkms_public_key_from_bytes(out, bytes);
-    if (st != TKMS_OK)
-        return tkms_fail(err, TKMS_ERR_BAD_FORMAT,
-                         "keystore: %s is not a valid public key (%s)", name,
-                         tkms_status_string(st));
-    return TKMS_OK;
-}
-
-static tkms_status get_public_key(tkms_public_key *out, bool *present,
-                                  const json_t *parent, const char *path,
-                                  bool required, tkms_err *err)
-{
-    json_t *value;
-    tkms_status st = field(&value, parent, path, JSON_STRING, required, err);
-    if (present != NULL)
-        *present = value != NULL;
-    if (st != TKMS_OK || value == NULL)
-        return st;
-    return decode_public_key(out, value, path, err);
-}
-
 /* 8-4-4-4-12 hex digits (RFC 4122 §3 syntax; any version). */
 static bool is_uuid(const char *s)
 {
@@ -416,22 +280,22 @@ static tkms_status parse_kdf(tkms_keystore *ks, const json_t *crypto, tkms_err *
     size_t function, prf;
     uint64_t dklen, n, r, p, c;
     tkms_status st;
-    if ((st = get_object(&kdf, crypto, "crypto.kdf", err)) ||
-        (st = get_choice(&function, kdf, "crypto.kdf.function", kdf_names,
-                         COUNT(kdf_names), err)) ||
-        (st = get_object(&params, kdf, "crypto.kdf.params", err)) ||
+    if ((st = json_get_object(&kdf, crypto, "crypto.kdf", WHAT, err)) ||
+        (st = json_get_choice(&function, kdf, "crypto.kdf.function", kdf_names,
+                         COUNT(kdf_names), WHAT, err)) ||
+        (st = json_get_object(&params, kdf, "crypto.kdf.params", WHAT, err)) ||
         /* present as the EIP requires; its value (empty) is not used */
-        (st = get_string(&message, kdf, "crypto.kdf.message", true, err)) ||
-        (st = get_uint(&dklen, params, "crypto.kdf.params.dklen", err)))
+        (st = json_get_string(&message, kdf, "crypto.kdf.message", true, WHAT, err)) ||
+        (st = json_get_uint(&dklen, params, "crypto.kdf.params.dklen", WHAT, err)))
         return st;
     if (dklen != DK_SIZE)
         return tkms_fail(err, TKMS_ERR_UNSUPPORTED,
                          "keystore: crypto.kdf.params.dklen must be %d", DK_SIZE);
 
     if (function == TKMS_KDF_SCRYPT) {
-        if ((st = get_uint(&n, params, "crypto.kdf.params.n", err)) ||
-            (st = get_uint(&r, params, "crypto.kdf.params.r", err)) ||
-            (st = get_uint(&p, params, "crypto.kdf.params.p", err)) ||
+        if ((st = json_get_uint(&n, params, "crypto.kdf.params.n", WHAT, err)) ||
+            (st = json_get_uint(&r, params, "crypto.kdf.params.r", WHAT, err)) ||
+            (st = json_get_uint(&p, params, "crypto.kdf.params.p", WHAT, err)) ||
             (st = check_scrypt(n, r, p, err)))
             return st;
         ks->kdf.kdf = TKMS_KDF_SCRYPT;
@@ -439,17 +303,17 @@ static tkms_status parse_kdf(tkms_keystore *ks, const json_t *crypto, tkms_err *
         ks->kdf.scrypt_r = (uint32_t)r;
         ks->kdf.scrypt_p = (uint32_t)p;
     } else {
-        if ((st = get_uint(&c, params, "crypto.kdf.params.c", err)) ||
+        if ((st = json_get_uint(&c, params, "crypto.kdf.params.c", WHAT, err)) ||
             (st = check_pbkdf2(c, err)) ||
-            (st = get_choice(&prf, params, "crypto.kdf.params.prf", prf_names,
-                             COUNT(prf_names), err)))
+            (st = json_get_choice(&prf, params, "crypto.kdf.params.prf", prf_names,
+                             COUNT(prf_names), WHAT, err)))
             return st;
         ks->kdf.kdf = TKMS_KDF_PBKDF2;
         ks->kdf.pbkdf2_c = (uint32_t)c;
     }
 
     const char *salt;
-    if ((st = get_string(&salt, params, "crypto.kdf.params.salt", true, err)))
+    if ((st = json_get_string(&salt, params, "crypto.kdf.params.salt", true, WHAT, err)))
         return st;
     size_t digits = strlen(salt);
     if (salt[0] == '0' && (salt[1] == 'x' || salt[1] == 'X'))
@@ -470,11 +334,11 @@ static tkms_status parse_checksum(tkms_keystore *ks, const json_t *crypto, tkms_
     json_t *checksum, *params;
     size_t function;
     tkms_status st;
-    if ((st = get_object(&checksum, crypto, "crypto.checksum", err)) ||
-        (st = get_choice(&function, checksum, "crypto.checksum.function", checksum_names,
-                         COUNT(checksum_names), err)) ||
-        (st = get_object(&params, checksum, "crypto.checksum.params", err)) ||
-        (st = get_hex(ks->checksum, CHECKSUM_SIZE, checksum, "crypto.checksum.message", err)))
+    if ((st = json_get_object(&checksum, crypto, "crypto.checksum", WHAT, err)) ||
+        (st = json_get_choice(&function, checksum, "crypto.checksum.function", checksum_names,
+                         COUNT(checksum_names), WHAT, err)) ||
+        (st = json_get_object(&params, checksum, "crypto.checksum.params", WHAT, err)) ||
+        (st = json_get_hex(ks->checksum, CHECKSUM_SIZE, checksum, "crypto.checksum.message", WHAT, err)))
         return st;
     return TKMS_OK;
 }
@@ -484,13 +348,13 @@ static tkms_status parse_cipher(tkms_keystore *ks, const json_t *crypto, tkms_er
     json_t *cipher, *params;
     size_t function;
     tkms_status st;
-    if ((st = get_object(&cipher, crypto, "crypto.cipher", err)) ||
-        (st = get_choice(&function, cipher, "crypto.cipher.function", cipher_names,
-                         COUNT(cipher_names), err)) ||
-        (st = get_object(&params, cipher, "crypto.cipher.params", err)) ||
-        (st = get_hex(ks->iv, IV_SIZE, params, "crypto.cipher.params.iv", err)) ||
-        (st = get_hex(ks->ciphertext, TKMS_SECRET_KEY_SIZE, cipher,
-                      "crypto.cipher.message", err)))
+    if ((st = json_get_object(&cipher, crypto, "crypto.cipher", WHAT, err)) ||
+        (st = json_get_choice(&function, cipher, "crypto.cipher.function", cipher_names,
+                         COUNT(cipher_names), WHAT, err)) ||
+        (st = json_get_object(&params, cipher, "crypto.cipher.params", WHAT, err)) ||
+        (st = json_get_hex(ks->iv, IV_SIZE, params, "crypto.cipher.params.iv", WHAT, err)) ||
+        (st = json_get_hex(ks->ciphertext, TKMS_SECRET_KEY_SIZE, cipher,
+                      "crypto.cipher.message", WHAT, err)))
         return st;
     return TKMS_OK;
 }
@@ -499,7 +363,7 @@ static tkms_status parse_commitments(tkms_share_info *share, const json_t *obj,
                                      tkms_err *err)
 {
     json_t *list;
-    tkms_status st = field(&list, obj, "tkms.commitments", JSON_ARRAY, true, err);
+    tkms_status st = json_field(&list, obj, "tkms.commitments", JSON_ARRAY, true, WHAT, err);
     if (st != TKMS_OK)
         return st;
     if (json_array_size(list) != share->threshold)
@@ -509,14 +373,8 @@ static tkms_status parse_commitments(tkms_share_info *share, const json_t *obj,
     share->commitments = calloc(share->threshold, sizeof *share->commitments);
     if (share->commitments == NULL)
         return tkms_fail(err, TKMS_ERR_NO_MEMORY, "keystore: out of memory");
-    for (uint32_t j = 0; j < share->threshold; j++) {
-        char name[32];
-        snprintf(name, sizeof name, "tkms.commitments[%u]", j);
-        st = decode_public_key(&share->commitments[j], json_array_get(list, j), name, err);
-        if (st != TKMS_OK)
-            return st;
-    }
-    return TKMS_OK;
+    return json_get_public_keys(share->commitments, share->threshold, obj,
+                                "tkms.commitments", WHAT, err);
 }
 
 static tkms_status parse_share(tkms_keystore *ks, const json_t *obj, tkms_err *err)
@@ -525,22 +383,22 @@ static tkms_status parse_share(tkms_keystore *ks, const json_t *obj, tkms_err *e
     uint64_t version, index, threshold, shares;
     const char *owner;
     tkms_status st;
-    if ((st = get_uint(&version, obj, "tkms.version", err)))
+    if ((st = json_get_uint(&version, obj, "tkms.version", WHAT, err)))
         return st;
     if (version != SHARE_OBJECT_VERSION)
         return tkms_fail(err, TKMS_ERR_UNSUPPORTED, "keystore: tkms.version must be %d",
                          SHARE_OBJECT_VERSION);
-    if ((st = get_uint(&index, obj, "tkms.index", err)) ||
-        (st = get_uint(&threshold, obj, "tkms.threshold", err)) ||
-        (st = get_uint(&shares, obj, "tkms.shares", err)) ||
+    if ((st = json_get_uint(&index, obj, "tkms.index", WHAT, err)) ||
+        (st = json_get_uint(&threshold, obj, "tkms.threshold", WHAT, err)) ||
+        (st = json_get_uint(&shares, obj, "tkms.shares", WHAT, err)) ||
         (st = check_share_counts(index, threshold, shares, err)))
         return st;
     share->index = (uint32_t)index;
     share->threshold = (uint32_t)threshold;
     share->share_count = (uint32_t)shares;
-    if ((st = get_public_key(&share->group_key, NULL, obj, "tkms.group_public_key", true,
-                             err)) ||
-        (st = get_string(&owner, obj, "tkms.owner", false, err)))
+    if ((st = json_get_public_key(&share->group_key, NULL, obj, "tkms.group_public_key", true,
+                             WHAT, err)) ||
+        (st = json_get_string(&owner, obj, "tkms.owner", false, WHAT, err)))
         return st;
     if (owner != NULL) {
         size_t owner_len = strlen(owner);
@@ -563,34 +421,26 @@ static tkms_status parse_document(tkms_keystore *ks, const json_t *root, tkms_er
     const char *uuid, *path, *description;
     json_t *crypto, *share;
     tkms_status st;
-    if ((st = get_uint(&version, root, "version", err)))
+    if ((st = json_get_uint(&version, root, "version", WHAT, err)))
         return st;
     if (version != KEYSTORE_VERSION)
         return tkms_fail(err, TKMS_ERR_UNSUPPORTED,
                          "keystore: version must be %d (EIP-2335)", KEYSTORE_VERSION);
-    if ((st = get_string(&uuid, root, "uuid", true, err)))
+    if ((st = json_get_string(&uuid, root, "uuid", true, WHAT, err)))
         return st;
     if (!is_uuid(uuid))
         return tkms_fail(err, TKMS_ERR_BAD_FORMAT,
                          "keystore: uuid must be a UUID (8-4-4-4-12 hex digits)");
-    if ((st = get_string(&path, root, "path", true, err)) ||
-        (st = get_string(&description, root, "description", false, err)) ||
-        (st = get_public_key(&ks->pubkey, &ks->has_pubkey, root, "pubkey", false, err)) ||
-        (st = get_object(&crypto, root, "crypto", err)) ||
+    if ((st = json_get_string(&path, root, "path", true, WHAT, err)) ||
+        (st = json_get_string(&description, root, "description", false, WHAT, err)) ||
+        (st = json_get_public_key(&ks->pubkey, &ks->has_pubkey, root, "pubkey", false, WHAT, err)) ||
+        (st = json_get_object(&crypto, root, "crypto", WHAT, err)) ||
         (st = parse_kdf(ks, crypto, err)) ||
         (st = parse_checksum(ks, crypto, err)) ||
         (st = parse_cipher(ks, crypto, err)) ||
-        (st = field(&share, root, "tkms", JSON_OBJECT, false, err)))
+        (st = json_field(&share, root, "tkms", JSON_OBJECT, false, WHAT, err)))
         return st;
     return share != NULL ? parse_share(ks, share, err) : TKMS_OK;
-}
-
-/* Keeps a message one printable line (jansson quotes input near errors). */
-static void make_printable(char *s)
-{
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
-            *s = '?';
 }
 
 tkms_status tkms_keystore_parse(tkms_keystore **out, const char *json, size_t len,
@@ -601,19 +451,12 @@ tkms_status tkms_keystore_parse(tkms_keystore **out, const char *json, size_t le
         return tkms_fail(err, TKMS_ERR_BAD_FORMAT,
                          "keystore: document is larger than %u bytes",
                          TKMS_KEYSTORE_MAX_SIZE);
-    json_error_t jerr;
-    json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (root == NULL) {
-        make_printable(jerr.text);
-        return tkms_fail(err, TKMS_ERR_BAD_FORMAT,
-                         "keystore: not valid JSON: %s (line %d, column %d)", jerr.text,
-                         jerr.line, jerr.column);
-    }
-    tkms_status st;
+    json_t *root;
+    tkms_status st = json_parse_object(&root, json, len, WHAT, err);
+    if (st != TKMS_OK)
+        return st;
     tkms_keystore *ks = NULL;
-    if (!json_is_object(root))
-        st = tkms_fail(err, TKMS_ERR_BAD_FORMAT, "keystore: document must be a JSON object");
-    else if ((ks = calloc(1, sizeof *ks)) == NULL)
+    if ((ks = calloc(1, sizeof *ks)) == NULL)
         st = tkms_fail(err, TKMS_ERR_NO_MEMORY, "keystore: out of memory");
     else
         st = parse_document(ks, root, err);

@@ -54,8 +54,8 @@ static tkms_status parse_json(tkms_partial *out, const char *text, size_t len,
     tkms_status st = json_parse_object(&root, text, len, WHAT, err);
     if (st != TKMS_OK)
         return st;
-    if ((st = json_get_u32(root, "index", 1, TKMS_MAX_SHARES, &out->index, WHAT, err)) == TKMS_OK)
-        st = json_get_hex(root, "signature", out->signature, TKMS_SIGNATURE_SIZE, WHAT, err);
+    if ((st = json_get_u32(&out->index, root, "index", 1, TKMS_MAX_SHARES, WHAT, err)) == TKMS_OK)
+        st = json_get_hex(out->signature, TKMS_SIGNATURE_SIZE, root, "signature", WHAT, err);
     json_decref(root);
     return st;
 }

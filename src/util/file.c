@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "tkms/file.h"
+#include "tkms/secmem.h"
 
 tkms_status tkms_file_read(const char *path, size_t max_size, char **out,
                            size_t *out_len, tkms_err *err)
@@ -47,10 +48,15 @@ tkms_status tkms_file_read(const char *path, size_t max_size, char **out,
     for (;;) {
         if (len == cap) {
             if (cap > max_size) break;
+            /* grow by copying, and wipe the old buffer: files read here
+             * may hold passwords or keystores */
             size_t ncap = cap * 2 > max_size + 1 ? max_size + 1 : cap * 2;
-            char *nbuf = realloc(buf, ncap + 1);
+            char *nbuf = malloc(ncap + 1);
+            if (nbuf != NULL)
+                memcpy(nbuf, buf, len);
+            tkms_wipe(buf, len);
+            free(buf);
             if (nbuf == NULL) {
-                free(buf);
                 close(fd);
                 return tkms_fail(err, TKMS_ERR_NO_MEMORY, "%s: out of memory", path);
             }
@@ -70,6 +76,7 @@ tkms_status tkms_file_read(const char *path, size_t max_size, char **out,
     }
     close(fd);
     if (len > max_size) {
+        tkms_wipe(buf, len);
         free(buf);
         return tkms_fail(err, TKMS_ERR_BAD_FORMAT,
                          "%s: file is larger than the %zu bytes allowed", path,
@@ -96,7 +103,7 @@ static int write_all(int fd, const void *data, size_t len)
     return 0;
 }
 
-static void fsync_parent_dir(const char *path)
+void tkms_file_sync_parent(const char *path)
 {
     char copy[PATH_MAX];
     if (strlen(path) >= sizeof copy) return;
@@ -137,6 +144,6 @@ tkms_status tkms_file_write_atomic(const char *path, const void *data,
         unlink(tmp);
         return tkms_fail(err, TKMS_ERR_IO, "%s: cannot write: %s", path, strerror(e));
     }
-    fsync_parent_dir(path);
+    tkms_file_sync_parent(path);
     return TKMS_OK;
 }

@@ -65,6 +65,7 @@ for i in 1 2 3 4 5; do
 done
 check "split: group.json is readable by everyone" test "$(( 0$(mode_of shares/group.json) & 044 ))" -eq 36
 check "split: group.json is not writable by others" test "$(( 0$(mode_of shares/group.json) & 022 ))" -eq 0
+check "split: the output directory is as readable as umask allows (not mkdtemp's 0700)" test "$(mode_of shares)" = "$(printf %o $(( 0777 & ~0$(umask) )))"
 G=shares/group.json
 assert_eq "group.json: group_public_key" "$PK" "$(json_get $G d.group_public_key)"
 assert_eq "group.json: threshold" 3 "$(json_get $G d.threshold)"
