@@ -61,9 +61,11 @@ void tkms_combiner_free(tkms_combiner *combiner);
  * out: the group signature, valid only when TKMS_OK is returned.
  * bad, bad_count: receive the indices (ascending) of partials found invalid:
  *   undecodable, not in the group, or failing verification against their
- *   share key. `bad` must hold `count` entries. On the fast path (the first
- *   K combine to a valid signature) nothing is examined beyond them and
- *   *bad_count is 0.
+ *   share key. `bad` must hold `count` entries. Partials are examined only
+ *   as far as needed: on the fast path (the first K combine to a valid
+ *   signature) *bad_count is 0; otherwise the first K are judged, and the
+ *   later ones only while fewer than K good ones are known. A partial that
+ *   was not needed is neither used nor judged.
  *
  * Returns TKMS_OK (out is a verified signature), TKMS_ERR_NOT_ENOUGH_SHARES
  * (fewer than K valid partials; bad lists the invalid ones),

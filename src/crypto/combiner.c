@@ -7,12 +7,15 @@
  * verifies against the group key. Cost: K decompressions, one MSM, one
  * verify.
  *
- * Slow path (only when the fast path fails): decode every partial with the
- * subgroup check, then find the invalid ones by batch verification and
- * bisection — a failing set is split in halves; when the left half passes
- * the right half must hold a culprit and is searched without re-checking
- * it. With one bad partial among m this costs about 2·log2(m) batch checks.
- * Then combine K good partials and verify once more.
+ * Slow path (only when the fast path fails): subgroup-check the first K
+ * (reusing their decompression), then find the invalid ones by batch
+ * verification and bisection — a failing set is split in halves; when the
+ * left half passes the right half must hold a culprit and is searched
+ * without re-checking it. If all K were in G2 the set is known to fail and
+ * is not checked whole. With one bad partial among K this costs about
+ * log2(K) batch checks. Further partials are decoded and checked only
+ * while fewer than K good ones are known. Then K good partials are
+ * combined and the result verified once more.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -175,38 +178,62 @@ static void find_culprits(tkms_combiner *c, const blst_p2_affine *hash,
     }
 }
 
-/* Partials before `decoded` were decompressed by the fast path and only
- * need the subgroup check. */
+/* Admits partials [from, to) as candidates: those that decode (before
+ * `decoded` the fast path already decompressed them, so only the subgroup
+ * check is left) are appended to order[] from position *n on; the others
+ * are judged bad at once. */
+static void admit(tkms_combiner *c, const tkms_partial *partials, size_t from,
+                  size_t to, size_t decoded, size_t *n)
+{
+    for (size_t t = from; t < to; t++) {
+        bool valid = t < decoded
+                         ? blst_p2_affine_in_g2(&c->sigs[t].point)
+                         : tkms_signature_from_bytes(&c->sigs[t], partials[t].signature) == TKMS_OK;
+        c->verdict[t] = valid ? VERDICT_GOOD : VERDICT_BAD;
+        if (valid)
+            c->order[(*n)++] = t;
+    }
+}
+
+/* Finds the bad partials among the first K; looks at further partials only
+ * while fewer than K good ones are known. `decoded` is how many of the
+ * first K the fast path decompressed. */
 static tkms_status slow_path(tkms_combiner *c, const blst_p2_affine *hash,
                              const tkms_partial *partials, size_t count,
                              size_t decoded, tkms_rng *rng, tkms_signature *out)
 {
-    size_t candidates = 0;
-    for (size_t t = 0; t < count; t++) {
-        bool valid = t < decoded
-                         ? blst_p2_affine_in_g2(&c->sigs[t].point)
-                         : tkms_signature_from_bytes(&c->sigs[t], partials[t].signature) == TKMS_OK;
-        if (valid) {
-            c->verdict[t] = VERDICT_GOOD;
-            c->order[candidates++] = t;
-        } else {
-            c->verdict[t] = VERDICT_BAD;
-        }
-    }
-    if (candidates > 0) {
-        tkms_status st = tkms_combiner_draw_weights(c, count, rng);
-        if (st != TKMS_OK)
-            return st;
-        find_culprits(c, hash, 0, candidates, false);
-    }
+    size_t k = c->group->threshold;
+    size_t first = count < k ? count : k;
+    memset(c->verdict, VERDICT_UNKNOWN, count);
+    tkms_status st = tkms_combiner_draw_weights(c, count, rng);
+    if (st != TKMS_OK)
+        return st;
+
+    /* If all first K decoded into G2, their combination failed to verify,
+     * so one of them is certainly bad: skip the check of the whole set. */
+    size_t n = 0;
+    admit(c, partials, 0, first, decoded, &n);
+    if (n > 0)
+        find_culprits(c, hash, 0, n, decoded == k && n == k);
     size_t good = 0;
-    for (size_t t = 0; t < count; t++)
-        if (c->verdict[t] == VERDICT_GOOD)
-            c->order[good++] = t;
-    if (good < c->group->threshold)
+    for (size_t i = 0; i < n; i++)
+        if (c->verdict[c->order[i]] == VERDICT_GOOD)
+            c->order[good++] = c->order[i];
+
+    if (good < k && count > first) {
+        size_t more = good;
+        admit(c, partials, first, count, decoded, &more);
+        if (more > good)
+            find_culprits(c, hash, good, more, false);
+        size_t kept = good;
+        for (size_t i = good; i < more; i++)
+            if (c->verdict[c->order[i]] == VERDICT_GOOD)
+                c->order[kept++] = c->order[i];
+        good = kept;
+    }
+    if (good < k)
         return TKMS_ERR_NOT_ENOUGH_SHARES;
-    tkms_status st = interpolate_positions(c, c->indices, c->sigs, c->order,
-                                           c->group->threshold, &out->point);
+    st = interpolate_positions(c, c->indices, c->sigs, c->order, k, &out->point);
     if (st != TKMS_OK)
         return st;
     return group_signature_valid(c, hash, out) ? TKMS_OK : TKMS_ERR_VERIFY_FAILED;
