@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 #include "tkms/bls.h"
+#include "tkms/owners.h"
 #include "tkms/rng.h"
 #include "tkms/status.h"
 
@@ -45,7 +46,6 @@
 #define TKMS_PBKDF2_MAX_C 10000000u
 #define TKMS_KDF_SALT_MAX_SIZE 1024u
 #define TKMS_PASSWORD_MAX_SIZE 4096u          /* bytes, before normalizing */
-#define TKMS_OWNER_ID_MAX_SIZE 64u            /* bytes, without the NUL    */
 
 typedef enum { TKMS_KDF_SCRYPT = 0, TKMS_KDF_PBKDF2 = 1 } tkms_kdf;
 

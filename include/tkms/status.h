@@ -29,6 +29,7 @@ typedef enum {
     TKMS_ERR_IO,                 /* reading or writing a file failed          */
     TKMS_ERR_NO_MEMORY,          /* allocation failed                         */
     TKMS_ERR_RNG,                /* the randomness source failed              */
+    TKMS_ERR_NOT_FOUND,          /* nothing satisfies the request             */
 } tkms_status;
 
 /* Error detail. `message` is always NUL-terminated. */

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "tkms/bls.h"
+#include "tkms/group_file.h"
 #include "tkms/keystore.h"
 #include "tkms/shamir.h"
 
@@ -38,6 +39,7 @@ int cmd_sign(int argc, char **argv);
 int cmd_combine(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_allocate(int argc, char **argv);
 
 /* Largest message accepted by sign/verify/combine, in bytes. */
 #define CLI_MESSAGE_MAX_SIZE (1024u * 1024u)
@@ -80,8 +82,8 @@ int cli_decrypt_keystore(const char *cmd, const char *path,
                          const tkms_keystore *ks, const char *password,
                          tkms_secret_key *out);
 
-/* Reads and checks a group file. */
-int cli_load_group(const char *cmd, const char *path, tkms_group **out);
+/* Reads and checks a group file (and its owners, if it lists them). */
+int cli_load_group(const char *cmd, const char *path, tkms_group_file *out);
 
 /* Applies --kdf / --scrypt-n values (either may be NULL) to params. */
 int cli_kdf_params(const char *cmd, const char *kdf, const char *scrypt_n,

@@ -152,8 +152,10 @@ int cli_decrypt_keystore(const char *cmd, const char *path,
     return CLI_EXIT_OK;
 }
 
-int cli_load_group(const char *cmd, const char *path, tkms_group **out)
+int cli_load_group(const char *cmd, const char *path, tkms_group_file *out)
 {
+    out->group = NULL;
+    out->owners = NULL;
     char *text;
     size_t len;
     tkms_err err;

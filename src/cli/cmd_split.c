@@ -1,9 +1,10 @@
 /*
  * cmd_split.c — `tkms split`: the dealer. Decrypts a keystore, splits its
  * key K-of-n with Feldman commitments and writes the public group file and
- * one share keystore per share. All files are written into a fresh
- * temporary directory which is renamed into place only when complete, so
- * a failure leaves nothing half-written.
+ * one share keystore per share — for weighted owners (--allocation), in one
+ * directory per owner. All files are written into a fresh temporary
+ * directory which is renamed into place only when complete, so a failure
+ * leaves nothing half-written.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -16,14 +17,16 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "tkms/allocation.h"
 #include "tkms/file.h"
 #include "tkms/group_file.h"
 #include "tkms/hex.h"
 #include "tkms/secmem.h"
 
 static const char *const help =
-    "usage: tkms split --keystore F --threshold K --shares N --out-dir D\n"
-    "                  [--password-file F] [--kdf scrypt|pbkdf2] [--scrypt-n N]\n"
+    "usage: tkms split --keystore F (--threshold K --shares N | --allocation A)\n"
+    "                  --out-dir D [--password-file F] [--kdf scrypt|pbkdf2]\n"
+    "                  [--scrypt-n N]\n"
     "\n"
     "Splits the key in keystore F into N shares, any K of which can sign\n"
     "(1 <= K <= N <= 1024). Writes:\n"
@@ -31,6 +34,10 @@ static const char *const help =
     "                    every share's public key\n"
     "  D/share-<i>.json  share i (1..N) as an EIP-2335 keystore with a `tkms`\n"
     "                    object, encrypted with the same password\n"
+    "With --allocation A (the JSON of `tkms allocate --json`), K and N come\n"
+    "from A and each owner's shares go to D/<owner>/share-<i>.json (mode\n"
+    "0700 directory); group.json then lists the owners and their indices,\n"
+    "and each share keystore names its owner.\n"
     "D must not exist or be empty. Nothing is written unless all files are.\n"
     "Prints the group public key. The original keystore is left in place:\n"
     "destroy it once the shares are distributed.\n"
@@ -65,6 +72,8 @@ static bool usable_out_dir(const char *path, const char **why)
     return empty;
 }
 
+/* Removes dir and what split wrote in it (files, and owner directories of
+ * files). */
 static void remove_tree(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -76,41 +85,76 @@ static void remove_tree(const char *dir)
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
             continue;
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        unlink(path);
+        if (unlink(path) != 0 && errno == EISDIR)
+            remove_tree(path);
     }
     closedir(d);
     rmdir(dir);
 }
 
+/* Writes group.json and every share keystore into dir; with owners, share
+ * i goes to dir/<owner of i>/. */
 static int write_shares(const char *dir, const tkms_group *group,
-                        const tkms_share *shares, const char *password,
-                        const tkms_kdf_params *params)
+                        const tkms_owner_map *owners, const tkms_share *shares,
+                        const char *password, const tkms_kdf_params *params)
 {
     char path[PATH_MAX];
     char *json = NULL;
-    if (tkms_group_file_format(&json, group) != TKMS_OK)
+    if (tkms_group_file_format(&json, group, owners) != TKMS_OK)
         return cli_fail("split", "out of memory");
     snprintf(path, sizeof path, "%s/group.json", dir);
     int rc = cli_write_new_file("split", path, json, false);
     free(json);
+    for (size_t o = 0; rc == 0 && owners != NULL && o < owners->count; o++) {
+        if (owners->owners[o].share_count == 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, owners->owners[o].id);
+        if (mkdir(path, 0700) != 0)
+            rc = cli_fail("split", "cannot create %s: %s", path, strerror(errno));
+    }
     for (uint32_t i = 0; rc == 0 && i < group->share_count; i++) {
+        const tkms_owner *owner = owners ? tkms_owner_of(owners, shares[i].index) : NULL;
         tkms_share_info info = {
             .index = shares[i].index,
             .threshold = group->threshold,
             .share_count = group->share_count,
             .group_key = group->group_key,
             .commitments = group->commitments,
-            .owner = "",
         };
+        snprintf(info.owner, sizeof info.owner, "%s", owner ? owner->id : "");
         tkms_err err;
         if (tkms_keystore_encrypt(&json, &shares[i].key, password, params, &info, NULL,
                                   tkms_rng_system(), &err) != TKMS_OK)
             return cli_fail("split", "share %u: %s", shares[i].index, err.message);
-        snprintf(path, sizeof path, "%s/share-%u.json", dir, shares[i].index);
+        if (owner != NULL)
+            snprintf(path, sizeof path, "%s/%s/share-%u.json", dir, owner->id, shares[i].index);
+        else
+            snprintf(path, sizeof path, "%s/share-%u.json", dir, shares[i].index);
         rc = cli_write_new_file("split", path, json, true);
         free(json);
     }
     return rc;
+}
+
+/* Reads an allocation file and its owner map. */
+static int load_allocation(const char *path, tkms_allocation **allocation,
+                           tkms_owner_map **owners)
+{
+    char *text;
+    size_t len;
+    tkms_err err;
+    if (tkms_file_read(path, TKMS_STAKES_FILE_MAX_SIZE, &text, &len, &err) != TKMS_OK)
+        return cli_fail("split", "cannot read allocation: %s", err.message);
+    tkms_status st = tkms_allocation_parse(allocation, text, len, &err);
+    free(text);
+    if (st == TKMS_OK)
+        st = tkms_allocation_owner_map(owners, *allocation, &err);
+    if (st != TKMS_OK) {
+        tkms_allocation_free(*allocation);
+        *allocation = NULL;
+        return cli_fail("split", "%s: %s", path, err.message);
+    }
+    return CLI_EXIT_OK;
 }
 
 int cmd_split(int argc, char **argv)
@@ -119,6 +163,7 @@ int cmd_split(int argc, char **argv)
         {"keystore", required_argument, NULL, 'k'},
         {"threshold", required_argument, NULL, 't'},
         {"shares", required_argument, NULL, 'n'},
+        {"allocation", required_argument, NULL, 'a'},
         {"out-dir", required_argument, NULL, 'o'},
         {"password-file", required_argument, NULL, 'p'},
         {"kdf", required_argument, NULL, 'K'},
@@ -127,7 +172,8 @@ int cmd_split(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *keystore = NULL, *threshold_text = NULL, *shares_text = NULL,
-               *out_dir = NULL, *password_file = NULL, *kdf = NULL, *scrypt_n = NULL;
+               *out_dir = NULL, *password_file = NULL, *kdf = NULL, *scrypt_n = NULL,
+               *allocation_path = NULL;
     int opt;
     opterr = 0;
     while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
@@ -135,6 +181,7 @@ int cmd_split(int argc, char **argv)
         case 'k': keystore = optarg; break;
         case 't': threshold_text = optarg; break;
         case 'n': shares_text = optarg; break;
+        case 'a': allocation_path = optarg; break;
         case 'o': out_dir = optarg; break;
         case 'p': password_file = optarg; break;
         case 'K': kdf = optarg; break;
@@ -145,21 +192,36 @@ int cmd_split(int argc, char **argv)
     }
     if (optind != argc)
         return cli_usage("split", "unexpected argument '%s'", argv[optind]);
-    if (!keystore || !threshold_text || !shares_text || !out_dir)
-        return cli_usage("split", "--keystore, --threshold, --shares and --out-dir are required");
+    if (!keystore || !out_dir)
+        return cli_usage("split", "--keystore and --out-dir are required");
+    if (allocation_path != NULL && (threshold_text || shares_text))
+        return cli_usage("split", "--allocation gives K and N; do not also give --threshold "
+                         "or --shares");
+    if (allocation_path == NULL && (!threshold_text || !shares_text))
+        return cli_usage("split", "give --threshold K and --shares N, or --allocation A");
 
-    uint32_t threshold, share_count;
+    uint32_t threshold = 0, share_count = 0;
     tkms_kdf_params params;
+    tkms_allocation *allocation = NULL;
+    tkms_owner_map *owners = NULL;
     int rc;
-    if ((rc = cli_parse_u32("split", "--shares", shares_text, 1, TKMS_MAX_SHARES, &share_count)) != 0 ||
-        (rc = cli_parse_u32("split", "--threshold", threshold_text, 1, TKMS_MAX_SHARES, &threshold)) != 0 ||
-        (rc = cli_kdf_params("split", kdf, scrypt_n, &params)) != 0)
+    if (allocation_path == NULL &&
+        ((rc = cli_parse_u32("split", "--shares", shares_text, 1, TKMS_MAX_SHARES, &share_count)) != 0 ||
+         (rc = cli_parse_u32("split", "--threshold", threshold_text, 1, TKMS_MAX_SHARES, &threshold)) != 0))
+        return rc;
+    if ((rc = cli_kdf_params("split", kdf, scrypt_n, &params)) != 0)
         return rc;
     if (threshold > share_count)
         return cli_usage("split", "--threshold %u is larger than --shares %u", threshold, share_count);
     const char *why;
     if (!usable_out_dir(out_dir, &why))
         return cli_fail("split", "--out-dir %s %s", out_dir, why ? why : "is not usable");
+    if (allocation_path != NULL) {
+        if ((rc = load_allocation(allocation_path, &allocation, &owners)) != 0)
+            return rc;
+        threshold = allocation->threshold;
+        share_count = allocation->total;
+    }
 
     tkms_keystore *ks = NULL;
     char *password = NULL;
@@ -197,7 +259,7 @@ int cmd_split(int argc, char **argv)
     mode_t mask = umask(0);
     umask(mask);
     if (chmod(tmp, 0777 & ~mask) != 0 ||
-        (rc = write_shares(tmp, group, shares, password, &params)) != 0) {
+        (rc = write_shares(tmp, group, owners, shares, password, &params)) != 0) {
         if (rc == 0)
             rc = cli_fail("split", "cannot set the mode of %s: %s", tmp, strerror(errno));
         goto done;
@@ -218,6 +280,8 @@ done:
         tkms_wipe(shares, share_count * sizeof *shares);
     free(shares);
     tkms_group_free(group);
+    tkms_owner_map_free(owners);
+    tkms_allocation_free(allocation);
     tkms_secret_key_wipe(&sk);
     cli_password_free(password);
     tkms_keystore_free(ks);

@@ -14,6 +14,7 @@
 static const cli_command commands[] = {
     {"keygen", "create a BLS key and write it as an EIP-2335 keystore", cmd_keygen},
     {"pubkey", "print the public key of a keystore", cmd_pubkey},
+    {"allocate", "turn owners' stakes into share counts and a threshold", cmd_allocate},
     {"split", "split a keystore K-of-n into share keystores and a group file", cmd_split},
     {"sign", "sign a message with a keystore or a share keystore", cmd_sign},
     {"combine", "combine partial signatures into the group signature", cmd_combine},

@@ -15,8 +15,10 @@ static void make_printable(char *s)
             *s = '?';
 }
 
-tkms_status json_parse_object(json_t **out, const char *text, size_t len,
-                              const char *what, tkms_err *err)
+/* Parses a whole document and checks that its top level is `type`. */
+static tkms_status parse_document(json_t **out, const char *text, size_t len,
+                                  json_type type, const char *kind, const char *what,
+                                  tkms_err *err)
 {
     json_error_t jerr;
     *out = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -25,12 +27,24 @@ tkms_status json_parse_object(json_t **out, const char *text, size_t len,
         return tkms_fail(err, TKMS_ERR_BAD_FORMAT, "%s: not valid JSON: %s (line %d, column %d)",
                          what, jerr.text, jerr.line, jerr.column);
     }
-    if (!json_is_object(*out)) {
+    if (json_typeof(*out) != type) {
         json_decref(*out);
         *out = NULL;
-        return tkms_fail(err, TKMS_ERR_BAD_FORMAT, "%s: document must be a JSON object", what);
+        return tkms_fail(err, TKMS_ERR_BAD_FORMAT, "%s: document must be a JSON %s", what, kind);
     }
     return TKMS_OK;
+}
+
+tkms_status json_parse_object(json_t **out, const char *text, size_t len,
+                              const char *what, tkms_err *err)
+{
+    return parse_document(out, text, len, JSON_OBJECT, "object", what, err);
+}
+
+tkms_status json_parse_array(json_t **out, const char *text, size_t len,
+                             const char *what, tkms_err *err)
+{
+    return parse_document(out, text, len, JSON_ARRAY, "array", what, err);
 }
 
 static const char *type_name(json_type type)

@@ -27,6 +27,10 @@
 tkms_status json_parse_object(json_t **out, const char *text, size_t len,
                               const char *what, tkms_err *err);
 
+/* The same for a document whose top level is an array. */
+tkms_status json_parse_array(json_t **out, const char *text, size_t len,
+                             const char *what, tkms_err *err);
+
 /* Looks up `path` and checks its type. An absent optional field gives
  * TKMS_OK with *out = NULL. */
 tkms_status json_field(json_t **out, const json_t *parent, const char *path,

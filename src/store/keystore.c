@@ -150,14 +150,11 @@ static tkms_status check_share_counts(uint64_t index, uint64_t threshold,
 /* An owner id is 1..TKMS_OWNER_ID_MAX_SIZE bytes of printable ASCII. */
 static tkms_status check_owner(const char *owner, size_t len, tkms_err *err)
 {
-    if (len == 0 || len > TKMS_OWNER_ID_MAX_SIZE)
+    if (len != strlen(owner) || !tkms_owner_id_valid(owner))
         return tkms_fail(err, TKMS_ERR_BAD_FORMAT,
-                         "keystore: tkms.owner must be 1 to %u bytes",
+                         "keystore: tkms.owner must be 1 to %u characters of "
+                         "[A-Za-z0-9._-], not starting with '.' or '-'",
                          TKMS_OWNER_ID_MAX_SIZE);
-    for (size_t i = 0; i < len; i++)
-        if (owner[i] < 0x20 || owner[i] > 0x7e)
-            return tkms_fail(err, TKMS_ERR_BAD_FORMAT,
-                             "keystore: tkms.owner must be printable ASCII");
     return TKMS_OK;
 }
 

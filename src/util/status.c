@@ -27,6 +27,7 @@ const char *tkms_status_string(tkms_status status)
     case TKMS_ERR_IO: return "input/output error";
     case TKMS_ERR_NO_MEMORY: return "out of memory";
     case TKMS_ERR_RNG: return "randomness source failed";
+    case TKMS_ERR_NOT_FOUND: return "not found";
     }
     return "unknown error";
 }

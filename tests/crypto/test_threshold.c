@@ -22,10 +22,7 @@ static tkms_rng_seeded rng;
 
 static uint32_t rand_below(uint32_t bound)
 {
-    uint8_t b[4];
-    tkms_rng_fill(&rng.base, b, 4);
-    uint32_t v = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-    return v % bound;
+    return test_rand_below(&rng.base, bound);
 }
 
 static void shuffle(uint32_t *a, size_t n)

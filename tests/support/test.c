@@ -133,6 +133,14 @@ bool test_hex(const char *hex, uint8_t **out, size_t *out_len)
     return true;
 }
 
+uint32_t test_rand_below(tkms_rng *rng, uint32_t bound)
+{
+    uint8_t b[4];
+    tkms_rng_fill(rng, b, sizeof b);
+    uint32_t v = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+    return v % bound;
+}
+
 const char *test_basename(const char *path)
 {
     const char *slash = strrchr(path, '/');

@@ -17,6 +17,8 @@
 
 #include <jansson.h>
 
+#include "tkms/rng.h"
+
 extern unsigned long test_passed, test_failed;
 
 void test_check(bool ok, const char *file, int line, const char *fmt, ...)
@@ -48,6 +50,10 @@ json_t *test_load_json(const char *path);
 /* Decodes hex (with or without 0x) of any length into a malloc'ed buffer;
  * returns false for invalid hex. */
 bool test_hex(const char *hex, uint8_t **out, size_t *out_len);
+
+/* A uniformly distributed number in [0, bound) from rng (bound > 0; the
+ * modulo bias is irrelevant for tests). */
+uint32_t test_rand_below(tkms_rng *rng, uint32_t bound);
 
 /* Base name of a path (pointer into it). */
 const char *test_basename(const char *path);
