@@ -82,6 +82,15 @@ tkms_status tkms_share_public_key(tkms_public_key *out,
  */
 tkms_status tkms_share_check(const tkms_group *group, const tkms_share *share);
 
+/* f(x) = Σ_j coeffs[j]·x^j over Fr (Horner), for threshold coefficients. */
+void tkms_poly_eval(blst_fr *out, const blst_fr *coeffs, uint32_t threshold,
+                    uint32_t x);
+
+/* Σ_j commitments[j]·x^j in G1 (Horner with small scalars), projective.
+ * commitments need not be checked points: callers verify results. */
+void tkms_feldman_eval(blst_p1 *out, const blst_p1_affine *commitments,
+                       uint32_t threshold, uint32_t x);
+
 /* Wipes a share. */
 void tkms_share_wipe(tkms_share *share);
 

@@ -51,18 +51,24 @@ static size_t small_scalar(uint8_t out[4], uint32_t value)
     return bits;
 }
 
-/* pk = Σ_j C_j·x^j by Horner: ((C_{K-1}·x + C_{K-2})·x + …)·x + C_0,
- * left in projective form. */
-static void horner_g1(blst_p1 *out, const tkms_public_key *commitments,
-                      uint32_t threshold, uint32_t x)
+void tkms_feldman_eval(blst_p1 *out, const blst_p1_affine *commitments,
+                       uint32_t threshold, uint32_t x)
 {
     uint8_t scalar[4];
     size_t nbits = small_scalar(scalar, x);
-    blst_p1_from_affine(out, &commitments[threshold - 1].point);
+    blst_p1_from_affine(out, &commitments[threshold - 1]);
     for (uint32_t j = threshold - 1; j-- > 0;) {
         blst_p1_mult(out, out, scalar, nbits);
-        blst_p1_add_or_double_affine(out, out, &commitments[j].point);
+        blst_p1_add_or_double_affine(out, out, &commitments[j]);
     }
+}
+
+/* tkms_public_key is a blst_p1_affine in a struct: evaluate in place. */
+static void horner_g1(blst_p1 *out, const tkms_public_key *commitments,
+                      uint32_t threshold, uint32_t x)
+{
+    _Static_assert(sizeof(tkms_public_key) == sizeof(blst_p1_affine), "layout");
+    tkms_feldman_eval(out, &commitments[0].point, threshold, x);
 }
 
 tkms_status tkms_share_public_key(tkms_public_key *out,
@@ -137,9 +143,8 @@ static tkms_status random_fr(blst_fr *out, tkms_rng *rng)
     return st;
 }
 
-/* f(x) by Horner over Fr. */
-static void poly_eval(blst_fr *out, const blst_fr *coeffs, uint32_t threshold,
-                      uint32_t x)
+void tkms_poly_eval(blst_fr *out, const blst_fr *coeffs, uint32_t threshold,
+                    uint32_t x)
 {
     uint64_t x64[4] = {x, 0, 0, 0};
     blst_fr fx;
@@ -160,7 +165,7 @@ static bool make_shares(tkms_share *shares, const blst_fr *coeffs,
     for (uint32_t i = 0; i < share_count; i++) {
         blst_fr value;
         shares[i].index = i + 1;
-        poly_eval(&value, coeffs, threshold, i + 1);
+        tkms_poly_eval(&value, coeffs, threshold, i + 1);
         blst_scalar_from_fr(&shares[i].key.value, &value);
         all_nonzero &= blst_sk_check(&shares[i].key.value);
         tkms_wipe(&value, sizeof value);
