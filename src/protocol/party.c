@@ -981,14 +981,13 @@ static void judge_dealing(tkms_party *p, uint32_t d)
     decode_commitments(p, d);     /* a deal adopted from evidence */
     if (dl->disqualified || !dl->commitments_ok)
         return;
+    /* Every verdict rests on broadcast messages only (deals, echoes,
+     * justifications, forwarded deals), so all honest parties that saw the
+     * same broadcasts agree on it. A value this party lacked or could not
+     * verify was complained about in its echo, so it is judged here, in
+     * public, through the justification. */
     if (dl->any_complaint)
         judge_justification(p, d);
-    /* a deal adopted from evidence may now verify values sealed to us */
-    for (size_t i = 0; !dl->disqualified && i < p->share_count; i++)
-        if (!p->shares[i].have[d - 1] && !check_sealed_values(p, d, &p->shares[i]) &&
-            !dl->complained[p->shares[i].index])
-            disqualify(p, d, dl->deal, dl->deal_len, NULL, 0,
-                       "share %u holds no valid values from it", p->shares[i].index);
 }
 
 /* The dealings that form the new key (ascending) and their weights:
