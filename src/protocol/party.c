@@ -67,6 +67,7 @@ struct tkms_party {
     tkms_group **groups;           /* [M]                                */
     tkms_share *results;           /* [M × share_count]: key-major       */
     uint8_t transcript[HASH_SIZE];
+    blst_p2_affine transcript_point;   /* H(transcript), hashed once      */
     tkms_disqualification dq[TKMS_CEREMONY_MAX_PARTIES];
     size_t dq_count;
     char failure[TKMS_ERR_MESSAGE_SIZE];   /* why, once FAILED */
@@ -728,12 +729,13 @@ static void decode_commitments(tkms_party *p, uint32_t d)
 
 /* True iff vals[key]·G == Σ_t C_{key,t}·k^t for every key; for several keys
  * one check with random 64-bit weights ρ: (Σ ρ v)·G == Σ ρ·F_key(k). */
-static bool values_match(tkms_party *p, const dealing *dl, uint32_t k, const blst_scalar *vals)
+static bool values_match(tkms_party *p, const blst_p1_affine *commitments, uint32_t k,
+                         const blst_scalar *vals)
 {
     blst_p1 lhs, rhs;
     if (p->M == 1) {
         blst_sk_to_pk_in_g1(&lhs, &vals[0]);
-        tkms_feldman_eval(&rhs, dl->commitments, p->K, k);
+        tkms_feldman_eval(&rhs, commitments, p->K, k);
         return blst_p1_is_equal(&lhs, &rhs);
     }
     blst_p1 *eval = malloc(p->M * sizeof *eval);
@@ -750,7 +752,7 @@ static bool values_match(tkms_party *p, const dealing *dl, uint32_t k, const bls
     blst_fr sum, term, w;
     memset(&sum, 0, sizeof sum);
     for (uint32_t key = 0; key < p->M; key++) {
-        tkms_feldman_eval(&eval[key], &dl->commitments[(size_t)key * p->K], p->K, k);
+        tkms_feldman_eval(&eval[key], &commitments[(size_t)key * p->K], p->K, k);
         eptr[key] = &eval[key];
         aptr[key] = &affine[key];
         weights[(size_t)key * 8] |= 1;
@@ -783,11 +785,11 @@ done:
     return ok;
 }
 
-/* Opens what dealing d sealed to share s and checks it. */
-static bool check_sealed_values(tkms_party *p, uint32_t d, share_instance *s)
+/* Opens what dealing d sealed to share s into s's values; false if it is
+ * missing, not sealed to this party, or holds a value not below r. */
+static bool open_sealed_values(tkms_party *p, uint32_t d, share_instance *s)
 {
-    dealing *dl = &p->dealings[d - 1];
-    if (!dl->commitments_ok || s->sealed[d - 1] == NULL)
+    if (!p->dealings[d - 1].commitments_ok || s->sealed[d - 1] == NULL)
         return false;
     size_t len = (size_t)p->M * VALUE_SIZE;
     uint8_t *plain = malloc(len);
@@ -799,9 +801,75 @@ static bool check_sealed_values(tkms_party *p, uint32_t d, share_instance *s)
     if (plain != NULL)
         tkms_wipe(plain, len);
     free(plain);
-    ok = ok && values_match(p, dl, s->index, vals);
-    s->have[d - 1] = ok;
     return ok;
+}
+
+/* Σ of the commitments of every dealing whose commitments decoded, M × K
+ * affine points (NULL on OOM). */
+static blst_p1_affine *sum_commitments(const tkms_party *p)
+{
+    size_t points = (size_t)p->M * p->K;
+    blst_p1 *sum = calloc(points, sizeof *sum);
+    const blst_p1 **ptrs = calloc(points, sizeof *ptrs);
+    blst_p1_affine *out = malloc(points * sizeof *out);
+    if (sum && ptrs && out) {
+        for (uint32_t d = 1; d <= p->D; d++) {
+            const dealing *dl = &p->dealings[d - 1];
+            if (!dl->commitments_ok)
+                continue;
+            for (size_t c = 0; c < points; c++)
+                blst_p1_add_or_double_affine(&sum[c], &sum[c], &dl->commitments[c]);
+        }
+        for (size_t c = 0; c < points; c++)
+            ptrs[c] = &sum[c];
+        blst_p1s_to_affine(out, ptrs, points);
+    } else {
+        free(out);
+        out = NULL;
+    }
+    free(sum);
+    free(ptrs);
+    return out;
+}
+
+/* Checks every dealing's values for share s. Optimistic: one check of the
+ * summed values against the summed commitments; only if that fails (or a
+ * value is missing) is each dealing checked alone, to know whom to
+ * complain about. */
+static void check_share_values(tkms_party *p, share_instance *s, const blst_p1_affine *sum)
+{
+    bool all_opened = true;
+    for (uint32_t d = 1; d <= p->D; d++) {
+        bool opened = open_sealed_values(p, d, s);
+        s->have[d - 1] = opened;
+        all_opened &= opened || !p->dealings[d - 1].commitments_ok;
+    }
+    if (all_opened && sum != NULL) {
+        blst_scalar *total = calloc(p->M, sizeof *total);
+        bool ok = total != NULL;
+        for (uint32_t key = 0; ok && key < p->M; key++) {
+            blst_fr acc, v;
+            memset(&acc, 0, sizeof acc);
+            for (uint32_t d = 1; d <= p->D; d++)
+                if (p->dealings[d - 1].commitments_ok) {
+                    blst_fr_from_scalar(&v, &s->values[(size_t)(d - 1) * p->M + key]);
+                    blst_fr_add(&acc, &acc, &v);
+                }
+            blst_scalar_from_fr(&total[key], &acc);
+            tkms_wipe(&acc, sizeof acc);
+            tkms_wipe(&v, sizeof v);
+        }
+        ok = ok && values_match(p, sum, s->index, total);
+        if (total != NULL)
+            tkms_wipe(total, p->M * sizeof *total);
+        free(total);
+        if (ok)
+            return;   /* every opened value is right: have[] stands */
+    }
+    for (uint32_t d = 1; d <= p->D; d++)
+        if (s->have[d - 1])
+            s->have[d - 1] = values_match(p, p->dealings[d - 1].commitments, s->index,
+                                          &s->values[(size_t)(d - 1) * p->M]);
 }
 
 /* ---- round 1 -> 2: check what arrived, echo and complain ------------------ */
@@ -815,18 +883,22 @@ static tkms_status end_round_1(tkms_party *p, tkms_outbox *out, tkms_err *err)
         return tkms_fail(err, TKMS_ERR_NO_MEMORY, "party: out of memory");
     uint32_t complaints = 0;
     for (uint32_t d = 1; d <= p->D; d++) {
-        dealing *dl = &p->dealings[d - 1];
         decode_commitments(p, d);
-        if (dl->deal != NULL)
-            memcpy(payload + (size_t)(d - 1) * HASH_SIZE, dl->deal_hash, HASH_SIZE);
-        for (size_t i = 0; i < p->share_count; i++)
-            if (!check_sealed_values(p, d, &p->shares[i])) {
+        if (p->dealings[d - 1].deal != NULL)
+            memcpy(payload + (size_t)(d - 1) * HASH_SIZE, p->dealings[d - 1].deal_hash, HASH_SIZE);
+    }
+    blst_p1_affine *sum = sum_commitments(p);
+    for (size_t i = 0; i < p->share_count; i++) {
+        check_share_values(p, &p->shares[i], sum);
+        for (uint32_t d = 1; d <= p->D; d++)
+            if (!p->shares[i].have[d - 1]) {
                 put16(payload + len, d);
                 put16(payload + len + 2, p->shares[i].index);
                 len += 4;
                 complaints++;
             }
     }
+    free(sum);
     put16(payload + (size_t)p->D * HASH_SIZE, complaints);
     tkms_status st = send(p, out, TKMS_MSG_ECHO, 0, TKMS_MESSAGE_BROADCAST, 0, payload, len, err);
     free(payload);
@@ -934,7 +1006,7 @@ static void judge_justification(tkms_party *p, uint32_t d)
         bool ok = true;
         for (uint32_t key = 0; ok && key < p->M; key++)
             ok = value_from_bytes(&vals[key], e + 2 + (size_t)key * VALUE_SIZE);
-        if (!ok || !values_match(p, dl, k, vals)) {
+        if (!ok || !values_match(p, dl->commitments, k, vals)) {
             disqualify(p, d, dl->deal, dl->deal_len, dl->justify, dl->justify_len,
                        "revealed values for share %u that do not match its commitments", k);
             goto done;
@@ -1140,6 +1212,7 @@ static tkms_status end_round_3(tkms_party *p, tkms_outbox *out, tkms_err *err)
     /* every share of this owner signs the transcript with every key */
     blst_p2 hash;
     tkms_hash_to_g2(&hash, p->transcript, HASH_SIZE);
+    blst_p2_to_affine(&p->transcript_point, &hash);
     uint8_t *payload = malloc((size_t)p->M * TKMS_SIGNATURE_SIZE);
     if (payload == NULL)
         return tkms_fail(err, TKMS_ERR_NO_MEMORY, "party: out of memory");
@@ -1158,8 +1231,87 @@ static tkms_status end_round_3(tkms_party *p, tkms_outbox *out, tkms_err *err)
 
 /* ---- round 4: check that the new key(s) signed the transcript ------------ */
 
+/*
+ * Every key signed the same transcript, and the first K confirmations hold
+ * a partial for every key, so one set of Lagrange coefficients serves all
+ * keys and all M group signatures σ_m = Σ_k λ_k σ_{k,m} are checked at
+ * once with random 64-bit weights ρ_m:
+ *   e(−G1, Σ_k λ_k Σ_m ρ_m σ_{k,m}) · e(Σ_m ρ_m pk_m, H(T)) == 1
+ * — K MSMs in G2 and one in G1 over M points, and two pairings. False
+ * means "look key by key" (the caller's slow path), not failure.
+ */
+static bool all_keys_signed(tkms_party *p)
+{
+    uint32_t chosen[TKMS_MAX_SHARES];
+    uint32_t k_count = 0;
+    for (uint32_t k = 1; k <= p->n && k_count < p->K; k++)
+        if (p->confirm_received[k])
+            chosen[k_count++] = k;
+    if (k_count < p->K)
+        return false;
+    size_t m = p->M;
+    blst_scalar *lambda = malloc(p->K * sizeof *lambda);
+    blst_fr *scratch = malloc(2 * (size_t)p->K * sizeof *scratch);
+    blst_p2_affine *sigs = malloc(m * sizeof *sigs);
+    const blst_p2_affine **sptr = calloc(m, sizeof *sptr);
+    const blst_p1_affine **kptr = calloc(m, sizeof *kptr);
+    uint8_t *weights = malloc(m * 8);
+    const uint8_t **wptr = calloc(m, sizeof *wptr);
+    blst_p2 *per_share = malloc(p->K * sizeof *per_share);
+    limb_t *msm = malloc(blst_p2s_mult_pippenger_scratch_sizeof(m > p->K ? m : p->K));
+    bool ok = lambda && scratch && sigs && sptr && kptr && weights && wptr && per_share && msm &&
+              tkms_lagrange_at_zero(lambda, chosen, p->K, scratch) == TKMS_OK &&
+              tkms_rng_fill(p->rng, weights, m * 8) == TKMS_OK;
+    for (size_t i = 0; ok && i < m; i++) {
+        weights[i * 8] |= 1;
+        wptr[i] = weights + i * 8;
+        sptr[i] = &sigs[i];
+        kptr[i] = &p->groups[i]->group_key.point;
+    }
+    for (uint32_t j = 0; ok && j < p->K; j++) {
+        const uint8_t *row = p->confirm_sigs + (size_t)(chosen[j] - 1) * m * TKMS_SIGNATURE_SIZE;
+        for (size_t i = 0; ok && i < m; i++)
+            ok = blst_p2_uncompress(&sigs[i], row + i * TKMS_SIGNATURE_SIZE) == BLST_SUCCESS;
+        if (ok)
+            blst_p2s_mult_pippenger(&per_share[j], sptr, m, wptr, 64, msm);
+    }
+    if (ok) {
+        blst_p2_affine per_affine[1];
+        blst_p2 total, term;
+        memset(&total, 0, sizeof total);
+        for (uint32_t j = 0; j < p->K; j++) {
+            blst_p2_mult(&term, &per_share[j], lambda[j].b, 255);
+            blst_p2_add_or_double(&total, &total, &term);
+        }
+        blst_p1 keys;
+        blst_p1_affine keys_affine;
+        blst_p1s_mult_pippenger(&keys, kptr, m, wptr, 64, msm);
+        blst_p1_to_affine(&keys_affine, &keys);
+        blst_p2_to_affine(&per_affine[0], &total);
+        const blst_p2_affine *qs[2] = {&per_affine[0], &p->transcript_point};
+        const blst_p1_affine *ps[2] = {&BLS12_381_NEG_G1, &keys_affine};
+        blst_fp12 gt;
+        blst_miller_loop_n(&gt, qs, ps, 2);
+        blst_final_exp(&gt, &gt);
+        ok = blst_p2_affine_in_g2(&per_affine[0]) && blst_fp12_is_one(&gt);
+    }
+    free(lambda);
+    free(scratch);
+    free(sigs);
+    free(sptr);
+    free(kptr);
+    free(weights);
+    free(wptr);
+    free(per_share);
+    free(msm);
+    return ok;
+}
+
 static tkms_status end_round_4(tkms_party *p, tkms_err *err)
 {
+    if (all_keys_signed(p))
+        return TKMS_OK;
+    /* slow path: key by key, naming the key that failed */
     tkms_partial *partials = malloc(p->n * sizeof *partials);
     uint32_t *bad = malloc(p->n * sizeof *bad);
     tkms_status st = TKMS_OK;
