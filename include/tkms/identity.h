@@ -53,6 +53,16 @@ bool tkms_identity_verify(const uint8_t public_key[TKMS_IDENTITY_PUBLIC_SIZE],
 tkms_status tkms_identity_seal(uint8_t *out, const uint8_t *msg, size_t len,
                                const uint8_t recipient[TKMS_IDENTITY_PUBLIC_SIZE]);
 
+/* The X25519 public key of an Ed25519 one, for sealing to it many times
+ * (tkms_identity_seal_to). TKMS_ERR_INVALID_ARGUMENT if it does not
+ * convert (not a valid Ed25519 point). */
+tkms_status tkms_identity_box_key(uint8_t out[32],
+                                  const uint8_t ed25519[TKMS_IDENTITY_PUBLIC_SIZE]);
+
+/* As tkms_identity_seal, to an X25519 key from tkms_identity_box_key. */
+void tkms_identity_seal_to(uint8_t *out, const uint8_t *msg, size_t len,
+                           const uint8_t box_public[32]);
+
 /* Opens a sealed box (len >= OVERHEAD) into out (len - OVERHEAD bytes).
  * Returns TKMS_ERR_VERIFY_FAILED when it was not sealed to `id` or was
  * altered. */

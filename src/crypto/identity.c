@@ -54,14 +54,28 @@ bool tkms_identity_verify(const uint8_t public_key[TKMS_IDENTITY_PUBLIC_SIZE],
     return crypto_sign_verify_detached(sig, msg, len, public_key) == 0;
 }
 
+tkms_status tkms_identity_box_key(uint8_t out[32],
+                                  const uint8_t ed25519[TKMS_IDENTITY_PUBLIC_SIZE])
+{
+    if (sodium_init() < 0 || crypto_sign_ed25519_pk_to_curve25519(out, ed25519) != 0)
+        return TKMS_ERR_INVALID_ARGUMENT;
+    return TKMS_OK;
+}
+
+void tkms_identity_seal_to(uint8_t *out, const uint8_t *msg, size_t len,
+                           const uint8_t box_public[32])
+{
+    crypto_box_seal(out, msg, len, box_public);
+}
+
 tkms_status tkms_identity_seal(uint8_t *out, const uint8_t *msg, size_t len,
                                const uint8_t recipient[TKMS_IDENTITY_PUBLIC_SIZE])
 {
     uint8_t box_public[32];
-    if (sodium_init() < 0 || crypto_sign_ed25519_pk_to_curve25519(box_public, recipient) != 0)
-        return TKMS_ERR_INVALID_ARGUMENT;
-    crypto_box_seal(out, msg, len, box_public);
-    return TKMS_OK;
+    tkms_status st = tkms_identity_box_key(box_public, recipient);
+    if (st == TKMS_OK)
+        tkms_identity_seal_to(out, msg, len, box_public);
+    return st;
 }
 
 tkms_status tkms_identity_open(uint8_t *out, const uint8_t *sealed, size_t len,

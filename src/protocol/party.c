@@ -62,9 +62,11 @@ struct tkms_party {
     bool *echo_received;           /* [m + 1]                            */
     uint8_t *confirm_sigs;         /* [n × M × 96]                       */
     bool *confirm_received;        /* [n + 1]                            */
+    uint8_t (*box_keys)[32];       /* [m] each party's X25519 key        */
     uint32_t *refused;             /* [m + 1] messages refused per sender */
     char (*refused_reason)[96];
-    tkms_group **groups;           /* [M]                                */
+    tkms_public_key *new_commitments; /* [M × K] the new keys' commitments */
+    tkms_group **groups;           /* [M], built on demand (share keys)  */
     tkms_share *results;           /* [M × share_count]: key-major       */
     uint8_t transcript[HASH_SIZE];
     blst_p2_affine transcript_point;   /* H(transcript), hashed once      */
@@ -225,11 +227,13 @@ void tkms_party_free(tkms_party *p)
     free(p->echo_received);
     free(p->confirm_sigs);
     free(p->confirm_received);
+    free(p->box_keys);
     free(p->refused);
     free(p->refused_reason);
     for (uint32_t k = 0; p->groups && k < p->M; k++)
         tkms_group_free(p->groups[k]);
     free(p->groups);
+    free(p->new_commitments);
     for (size_t i = 0; i < p->dq_count; i++) {
         free(p->dq[i].evidence[0]);
         free(p->dq[i].evidence[1]);
@@ -245,10 +249,12 @@ static bool allocate_state(tkms_party *p)
     p->echo_received = calloc(p->m + 1, sizeof *p->echo_received);
     p->confirm_sigs = calloc((size_t)p->n * p->M, TKMS_SIGNATURE_SIZE);
     p->confirm_received = calloc(p->n + 1, sizeof *p->confirm_received);
+    p->box_keys = calloc(p->m, sizeof *p->box_keys);
     p->refused = calloc(p->m + 1, sizeof *p->refused);
     p->refused_reason = calloc(p->m + 1, sizeof *p->refused_reason);
     p->groups = calloc(p->M, sizeof *p->groups);
-    if (!p->dealings || !p->echo_hashes || !p->echo_received || !p->confirm_sigs ||
+    p->new_commitments = calloc((size_t)p->M * p->K, sizeof *p->new_commitments);
+    if (!p->box_keys || !p->new_commitments || !p->dealings || !p->echo_hashes || !p->echo_received || !p->confirm_sigs ||
         !p->confirm_received || !p->refused || !p->refused_reason || !p->groups)
         return false;
     for (uint32_t d = 1; d <= p->D; d++) {
@@ -345,7 +351,12 @@ tkms_status tkms_party_new(tkms_party **out, const tkms_ceremony_spec *spec,
     tkms_status st = TKMS_OK;
     if (!allocate_state(p))
         st = tkms_fail(err, TKMS_ERR_NO_MEMORY, "party: out of memory");
-    else
+    for (uint32_t q = 0; st == TKMS_OK && q < p->m; q++)
+        if (tkms_identity_box_key(p->box_keys[q], spec->parties[q].identity) != TKMS_OK)
+            st = tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT,
+                           "party: '%s' has an identity key that cannot receive sealed shares",
+                           spec->parties[q].id);
+    if (st == TKMS_OK)
         st = make_polynomials(p, old_shares, old_share_count, err);
     if (st != TKMS_OK) {
         tkms_party_free(p);
@@ -433,12 +444,7 @@ static tkms_status deal(tkms_party *p, uint32_t d, tkms_outbox *out, tkms_err *e
         }
         const tkms_owner *to = tkms_owner_of(p->spec->owners, k);
         uint32_t to_party = tkms_ceremony_party_number(p->spec, to->id);
-        if (tkms_identity_seal(sealed, values, (size_t)p->M * VALUE_SIZE,
-                               p->spec->parties[to_party - 1].identity) != TKMS_OK) {
-            st = tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT,
-                           "party: cannot seal to '%s' (bad identity key)", to->id);
-            goto done;
-        }
+        tkms_identity_seal_to(sealed, values, (size_t)p->M * VALUE_SIZE, p->box_keys[to_party - 1]);
         if ((st = send(p, out, TKMS_MSG_SHARE, my_dealing_share(p, d), to_party, k, sealed,
                        (size_t)p->M * VALUE_SIZE + TKMS_IDENTITY_SEAL_OVERHEAD, err)) != TKMS_OK)
             goto done;
@@ -1126,9 +1132,8 @@ static tkms_status form_new_key(tkms_party *p, tkms_err *err)
 {
     uint32_t *chosen = malloc(p->D * sizeof *chosen);
     blst_scalar *w = malloc(p->D * sizeof *w);
-    tkms_public_key *commitments = malloc(p->K * sizeof *commitments);
     tkms_status st = TKMS_OK;
-    if (!chosen || !w || !commitments) {
+    if (!chosen || !w) {
         st = tkms_fail(err, TKMS_ERR_NO_MEMORY, "party: out of memory");
         goto done;
     }
@@ -1142,17 +1147,14 @@ static tkms_status form_new_key(tkms_party *p, tkms_err *err)
             goto done;
         }
         bool clean = true;
-        for (uint32_t key = 0; key < p->M && clean; key++) {
-            tkms_group_free(p->groups[key]);
-            p->groups[key] = NULL;
-            clean = aggregate_commitments(p, chosen, w, count, key, commitments) &&
-                    tkms_group_from_commitments(&p->groups[key], commitments, p->K, p->n) == TKMS_OK;
-        }
+        for (uint32_t key = 0; key < p->M && clean; key++)
+            clean = aggregate_commitments(p, chosen, w, count, key,
+                                          &p->new_commitments[(size_t)key * p->K]);
         if (clean)
             break;
     }
     if (is_reshare(p) &&
-        !tkms_public_key_equal(&p->groups[0]->group_key, &p->spec->old_group->group_key)) {
+        !tkms_public_key_equal(&p->new_commitments[0], &p->spec->old_group->group_key)) {
         st = tkms_fail(err, TKMS_ERR_VERIFY_FAILED,
                        "reshare failed: the new commitments do not reproduce the group key");
         goto done;
@@ -1190,7 +1192,7 @@ static tkms_status form_new_key(tkms_party *p, tkms_err *err)
         memcpy(q, p->dealings[chosen[j] - 1].deal_hash, HASH_SIZE), q += HASH_SIZE;
     }
     for (uint32_t key = 0; key < p->M; key++, q += TKMS_PUBLIC_KEY_SIZE)
-        tkms_public_key_to_bytes(q, &p->groups[key]->group_key);
+        tkms_public_key_to_bytes(q, &p->new_commitments[(size_t)key * p->K]);
     blst_sha256(p->transcript, t, tlen);
     free(t);
 done:
@@ -1198,7 +1200,6 @@ done:
         tkms_wipe(w, p->D * sizeof *w);
     free(w);
     free(chosen);
-    free(commitments);
     return st;
 }
 
@@ -1227,6 +1228,18 @@ static tkms_status end_round_3(tkms_party *p, tkms_outbox *out, tkms_err *err)
     }
     free(payload);
     return st;
+}
+
+/* The group of key `key`, with every share key computed from the
+ * commitments — done on first use, as the ceremony itself needs only the
+ * group keys (a DKG among many parties would otherwise spend most of its
+ * time here, in every party). NULL on OOM. */
+static const tkms_group *group_of(tkms_party *p, uint32_t key)
+{
+    if (p->groups[key] == NULL)
+        tkms_group_from_commitments(&p->groups[key], &p->new_commitments[(size_t)key * p->K],
+                                    p->K, p->n);
+    return p->groups[key];
 }
 
 /* ---- round 4: check that the new key(s) signed the transcript ------------ */
@@ -1266,7 +1279,7 @@ static bool all_keys_signed(tkms_party *p)
         weights[i * 8] |= 1;
         wptr[i] = weights + i * 8;
         sptr[i] = &sigs[i];
-        kptr[i] = &p->groups[i]->group_key.point;
+        kptr[i] = &p->new_commitments[i * p->K].point;
     }
     for (uint32_t j = 0; ok && j < p->K; j++) {
         const uint8_t *row = p->confirm_sigs + (size_t)(chosen[j] - 1) * m * TKMS_SIGNATURE_SIZE;
@@ -1328,7 +1341,8 @@ static tkms_status end_round_4(tkms_party *p, tkms_err *err)
                        p->confirm_sigs + ((size_t)(k - 1) * p->M + key) * TKMS_SIGNATURE_SIZE,
                        TKMS_SIGNATURE_SIZE);
             }
-        tkms_combiner *c = tkms_combiner_new(p->groups[key]);
+        const tkms_group *g = group_of(p, key);
+        tkms_combiner *c = g ? tkms_combiner_new(g) : NULL;
         tkms_signature sig;
         st = c == NULL ? TKMS_ERR_NO_MEMORY
              : count == 0 ? TKMS_ERR_NOT_ENOUGH_SHARES
@@ -1375,7 +1389,7 @@ const char *tkms_party_failure(const tkms_party *p) { return p->failure; }
 
 const tkms_group *tkms_party_group(const tkms_party *p, uint32_t key)
 {
-    return p->state == TKMS_PARTY_DONE && key < p->M ? p->groups[key] : NULL;
+    return p->state == TKMS_PARTY_DONE && key < p->M ? group_of((tkms_party *)p, key) : NULL;
 }
 
 const tkms_share *tkms_party_shares(const tkms_party *p, uint32_t key, size_t *count)
