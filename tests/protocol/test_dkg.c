@@ -369,6 +369,60 @@ static void test_reshare(void)
     free_ceremony(&dkg);
 }
 
+/* Weighted old owners (2/1/2 shares, 3-of-5) reshare to four owners with
+ * one share each, 2-of-4: each old share deals itself. */
+static void test_weighted_reshare(void)
+{
+    uint32_t old_weights[] = {2, 1, 2};
+    ceremony dkg;
+    make_ceremony(&dkg, TKMS_CEREMONY_DKG, NULL, old_weights, 3, 3, 1, NULL, NULL);
+    tkms_simulation first;
+    run(&first, &dkg, NULL, NULL, NULL);
+    const tkms_party *ref = check_honest("weighted reshare: the dkg", &first, &dkg, NULL);
+    if (ref == NULL)
+        return;
+    const tkms_group *g0 = tkms_party_group(ref, 0);
+    tkms_ceremony_party next[4];
+    tkms_identity ids[4];
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(next[i].id, sizeof next[i].id, "p%02zu", i + 1);
+        next[i].shares = 1;
+        if (i < 3)
+            ids[i] = dkg.identities[i];
+        else
+            tkms_identity_generate(&ids[i], &rng.base);
+        memcpy(next[i].identity, ids[i].public_key, 32);
+    }
+    ceremony change;
+    uint8_t id[32];
+    tkms_err err;
+    tkms_rng_fill(&rng.base, id, sizeof id);
+    if (tkms_ceremony_spec_new(&change.spec, TKMS_CEREMONY_RESHARE, id, 2, 1, next, 4,
+                               copy_group(g0), copy_owners(dkg.spec->owners), &err) != TKMS_OK)
+        test_fatal("weighted reshare spec: %s", err.message);
+    memcpy(change.identities, ids, sizeof ids);
+    tkms_share *arrays[4];
+    size_t counts[4];
+    old_shares_of(&first, arrays, counts, &change, &dkg);
+    CHECK(counts[0] == 2 && counts[1] == 1 && counts[2] == 2 && counts[3] == 0,
+          "old owners hold 2/1/2 shares, the newcomer none");
+    tkms_simulation second;
+    run(&second, &change, NULL, (const tkms_share *const *)arrays, counts);
+    const tkms_party *ref2 = check_honest("weighted reshare: 2/1/2 -> 1/1/1/1", &second, &change, NULL);
+    if (ref2 != NULL) {
+        const tkms_group *g1 = tkms_party_group(ref2, 0);
+        CHECK(tkms_public_key_equal(&g1->group_key, &g0->group_key), "weighted reshare keeps the key");
+        CHECK(g1->threshold == 2 && g1->share_count == 4, "new 2-of-4");
+    }
+    for (size_t i = 0; i < 4; i++)
+        free(arrays[i]);
+    tkms_identity_wipe(&ids[3]);
+    tkms_simulation_free(&second);
+    tkms_ceremony_spec_free(change.spec);
+    tkms_simulation_free(&first);
+    free_ceremony(&dkg);
+}
+
 int main(void)
 {
     uint8_t seed[32] = {'d', 'k', 'g'};
@@ -384,6 +438,7 @@ int main(void)
     test_fault(TKMS_FAULT_BAD_SIGNATURE, "bad signature", 0);
     test_fault(TKMS_FAULT_REPLAY, "another ceremony", 0);
     test_reshare();
+    test_weighted_reshare();
     /* the sizes the issue names */
     uint32_t ten[10] = {20, 15, 12, 10, 10, 9, 8, 7, 5, 4};
     test_honest("weighted 10 owners, 100 shares, K = 67", ten, 10, 67, 1);
