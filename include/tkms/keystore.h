@@ -138,6 +138,77 @@ tkms_status tkms_keystore_encrypt(char **json_out, const tkms_secret_key *secret
                                   const tkms_share_info *share, const char *path,
                                   tkms_rng *rng, tkms_err *err);
 
+/* ---- Secret files ---------------------------------------------------------
+ *
+ * A *secret file* keeps one 32-byte secret other than a BLS key (an
+ * identity seed, tkms/identity_file.h) under a password, exactly as a
+ * keystore does: the same EIP-2335 crypto object, the same KDFs, limits
+ * and password processing. The document is
+ *
+ *   { "version": 1, "kind": KIND, "public_key": "0x…",
+ *     "crypto": { "kdf": …, "checksum": …, "cipher": … } }
+ *
+ * KIND (1..TKMS_SECRET_FILE_KIND_MAX_SIZE characters of [a-z0-9-], e.g.
+ * "identity") says what the secret is, so one kind of file is never read
+ * as another; errors name the document "KIND file". `public_key` is the
+ * caller's public counterpart of the secret (any 1..PUBLIC_MAX_SIZE bytes):
+ * readable without the password, and the caller's to check against the
+ * decrypted secret. The crypto object's hex fields are bare, as in a
+ * keystore; public_key is 0x hex.
+ */
+#define TKMS_SECRET_FILE_SECRET_SIZE 32
+#define TKMS_SECRET_FILE_KIND_MAX_SIZE 32u
+#define TKMS_SECRET_FILE_PUBLIC_MAX_SIZE 128u
+#define TKMS_SECRET_FILE_MAX_SIZE (16u * 1024u)
+
+typedef struct tkms_secret_file tkms_secret_file;
+
+/*
+ * Encrypts `secret` into a new secret file document (NUL-terminated, caller
+ * frees with free()). Salt (32 bytes) and IV come from rng. Returns TKMS_OK;
+ * TKMS_ERR_INVALID_ARGUMENT for a NULL argument, a bad kind, a public key
+ * of 0 or more than TKMS_SECRET_FILE_PUBLIC_MAX_SIZE bytes or params
+ * outside the limits; TKMS_ERR_BAD_FORMAT for a password that is not UTF-8
+ * or too long; TKMS_ERR_RNG; TKMS_ERR_NO_MEMORY.
+ */
+tkms_status tkms_secret_file_encrypt(char **json_out,
+                                     const uint8_t secret[TKMS_SECRET_FILE_SECRET_SIZE],
+                                     const char *password, const tkms_kdf_params *params,
+                                     const char *kind, const uint8_t *public_key,
+                                     size_t public_len, tkms_rng *rng, tkms_err *err);
+
+/*
+ * Parses and checks a secret file of `len` bytes (at most
+ * TKMS_SECRET_FILE_MAX_SIZE) without the password: version 1, "kind" equal
+ * to `kind`, "public_key" of exactly `public_len` bytes, and the crypto
+ * object with every check and limit of tkms_keystore_parse. Returns TKMS_OK
+ * (*out to free with tkms_secret_file_free), TKMS_ERR_BAD_FORMAT,
+ * TKMS_ERR_UNSUPPORTED (another KDF, cipher or kind, or a parameter above a
+ * limit), TKMS_ERR_INVALID_ARGUMENT (bad kind or public_len), or
+ * TKMS_ERR_NO_MEMORY, with the reason in err.
+ */
+tkms_status tkms_secret_file_parse(tkms_secret_file **out, const char *json, size_t len,
+                                   const char *kind, size_t public_len, tkms_err *err);
+
+void tkms_secret_file_free(tkms_secret_file *file);
+
+/* The public_key field (public_len bytes as given to parse). */
+const uint8_t *tkms_secret_file_public_key(const tkms_secret_file *file);
+
+/* The KDF and its parameters, to budget the cost of decrypting. */
+void tkms_secret_file_kdf_params(const tkms_secret_file *file, tkms_kdf_params *out);
+
+/*
+ * Decrypts with `password`: TKMS_OK with the secret in `secret`;
+ * TKMS_ERR_BAD_PASSWORD when the checksum does not match;
+ * TKMS_ERR_BAD_FORMAT for a password that is not UTF-8; TKMS_ERR_NO_MEMORY.
+ * Intermediate secrets are wiped, and `secret` on failure. Does not check
+ * the secret against public_key: that is the caller's (it knows the kind).
+ */
+tkms_status tkms_secret_file_decrypt(const tkms_secret_file *file, const char *password,
+                                     uint8_t secret[TKMS_SECRET_FILE_SECRET_SIZE],
+                                     tkms_err *err);
+
 /*
  * EIP-2335 password processing: NFKD-normalizes `password` and removes
  * control codes (U+0000–U+001F, U+007F–U+009F). Writes the result (not

@@ -19,7 +19,9 @@ static const cli_command commands[] = {
     {"sign", "sign a message with a keystore or a share keystore", cmd_sign},
     {"combine", "combine partial signatures into the group signature", cmd_combine},
     {"verify", "verify a signature, an aggregate or a fast aggregate", cmd_verify},
-    {"bench", "measure threshold signing against plain blst sign", cmd_bench},
+    {"identity", "make a party's identity key file (ceremony messages, sealed shares)", cmd_identity},
+    {"ceremony", "distributed key generation and resharing (init, step, simulate)", cmd_ceremony},
+    {"bench", "measure threshold signing (and `bench dkg`) against plain blst sign", cmd_bench},
 };
 
 static void usage(FILE *out)

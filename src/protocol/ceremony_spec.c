@@ -97,9 +97,14 @@ static tkms_status compute_hash(tkms_ceremony_spec *s)
 static tkms_status check_parties(const tkms_ceremony_party *parties, size_t n, tkms_err *err)
 {
     for (size_t i = 0; i < n; i++) {
+        uint8_t box[32];
         if (!tkms_owner_id_valid(parties[i].id))
             return tkms_fail(err, TKMS_ERR_BAD_FORMAT, "ceremony spec: party #%zu has an invalid id",
                              i + 1);
+        if (tkms_identity_box_key(box, parties[i].identity) != TKMS_OK)
+            return tkms_fail(err, TKMS_ERR_BAD_FORMAT,
+                             "ceremony spec: party '%s' has an identity that is not an Ed25519 key",
+                             parties[i].id);
         for (size_t j = 0; j < i; j++) {
             if (strcmp(parties[i].id, parties[j].id) == 0)
                 return tkms_fail(err, TKMS_ERR_BAD_FORMAT,

@@ -12,6 +12,11 @@
  * asked for, so a hostile file cannot make decryption take unbounded memory
  * or time. Error messages name the offending field and never contain
  * secret material.
+ *
+ * The crypto object (KDF, checksum, cipher) is handled by one set of
+ * functions over `crypto_fields`, shared by keystores and by the other
+ * password-protected secrets of tkms/keystore.h's "secret files" (identity
+ * files); each reports errors under its document's name (`what`).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -37,13 +42,21 @@
 #define UUID_SIZE 16
 #define UUID_TEXT_LEN 36          /* 8-4-4-4-12 */
 
-struct tkms_keystore {
+/* An EIP-2335 crypto object: what is needed to decrypt one 32-byte secret. */
+typedef struct {
     tkms_kdf_params kdf;          /* the KDF and its parameters            */
     uint8_t salt[TKMS_KDF_SALT_MAX_SIZE];
     size_t salt_len;
     uint8_t checksum[CHECKSUM_SIZE];
     uint8_t iv[IV_SIZE];
     uint8_t ciphertext[TKMS_SECRET_KEY_SIZE];
+} crypto_fields;
+
+_Static_assert(TKMS_SECRET_FILE_SECRET_SIZE == TKMS_SECRET_KEY_SIZE,
+               "secret files and keystores encrypt secrets of one size");
+
+struct tkms_keystore {
+    crypto_fields crypto;
     bool has_pubkey;
     tkms_public_key pubkey;
     bool is_share;
@@ -75,14 +88,14 @@ void tkms_kdf_params_default(tkms_kdf_params *params)
 
 /* min <= value <= max; below min is malformed, above max is a limit. */
 static tkms_status check_bound(uint64_t value, uint64_t min, uint64_t max,
-                               const char *name, tkms_err *err)
+                               const char *name, const char *what, tkms_err *err)
 {
     if (value < min)
-        return tkms_fail(err, TKMS_ERR_BAD_FORMAT, "keystore: %s must be at least %llu",
-                         name, (unsigned long long)min);
+        return tkms_fail(err, TKMS_ERR_BAD_FORMAT, "%s: %s must be at least %llu",
+                         what, name, (unsigned long long)min);
     if (value > max)
         return tkms_fail(err, TKMS_ERR_UNSUPPORTED,
-                         "keystore: %s is above the limit of %llu", name,
+                         "%s: %s is above the limit of %llu", what, name,
                          (unsigned long long)max);
     return TKMS_OK;
 }
@@ -93,47 +106,48 @@ static uint64_t scrypt_array_size(uint64_t n, uint64_t r)
     return 128u * r * n;
 }
 
-static tkms_status check_scrypt(uint64_t n, uint64_t r, uint64_t p, tkms_err *err)
+static tkms_status check_scrypt(uint64_t n, uint64_t r, uint64_t p, const char *what,
+                                tkms_err *err)
 {
     if (n < 2 || (n & (n - 1)) != 0)
         return tkms_fail(err, TKMS_ERR_BAD_FORMAT,
-                         "keystore: crypto.kdf.params.n must be a power of two (at least 2)");
+                         "%s: crypto.kdf.params.n must be a power of two (at least 2)", what);
     tkms_status st;
-    if ((st = check_bound(n, 2, TKMS_SCRYPT_MAX_N, "crypto.kdf.params.n", err)) ||
-        (st = check_bound(r, 1, TKMS_SCRYPT_MAX_R, "crypto.kdf.params.r", err)) ||
-        (st = check_bound(p, 1, TKMS_SCRYPT_MAX_P, "crypto.kdf.params.p", err)))
+    if ((st = check_bound(n, 2, TKMS_SCRYPT_MAX_N, "crypto.kdf.params.n", what, err)) ||
+        (st = check_bound(r, 1, TKMS_SCRYPT_MAX_R, "crypto.kdf.params.r", what, err)) ||
+        (st = check_bound(p, 1, TKMS_SCRYPT_MAX_P, "crypto.kdf.params.p", what, err)))
         return st;
     /* RFC 7914: n < 2^(16·r); only r = 1 can break it within the limits. */
     if (r < 4 && n >= (1ull << (16 * r)))
         return tkms_fail(err, TKMS_ERR_BAD_FORMAT,
-                         "keystore: crypto.kdf.params.n must be below 2^(16*r)");
+                         "%s: crypto.kdf.params.n must be below 2^(16*r)", what);
     if (scrypt_array_size(n, r) > TKMS_SCRYPT_MAX_MEMORY)
         return tkms_fail(err, TKMS_ERR_UNSUPPORTED,
-                         "keystore: crypto.kdf.params: scrypt would need %llu MiB "
-                         "(128*r*n), above the limit of %llu MiB",
+                         "%s: crypto.kdf.params: scrypt would need %llu MiB "
+                         "(128*r*n), above the limit of %llu MiB", what,
                          (unsigned long long)(scrypt_array_size(n, r) >> 20),
                          (unsigned long long)(TKMS_SCRYPT_MAX_MEMORY >> 20));
     return TKMS_OK;
 }
 
-static tkms_status check_pbkdf2(uint64_t c, tkms_err *err)
+static tkms_status check_pbkdf2(uint64_t c, const char *what, tkms_err *err)
 {
-    return check_bound(c, 1, TKMS_PBKDF2_MAX_C, "crypto.kdf.params.c", err);
+    return check_bound(c, 1, TKMS_PBKDF2_MAX_C, "crypto.kdf.params.c", what, err);
 }
 
-static tkms_status check_kdf_params(const tkms_kdf_params *p, tkms_err *err)
+static tkms_status check_kdf_params(const tkms_kdf_params *p, const char *what, tkms_err *err)
 {
     switch (p->kdf) {
-    case TKMS_KDF_SCRYPT: return check_scrypt(p->scrypt_n, p->scrypt_r, p->scrypt_p, err);
-    case TKMS_KDF_PBKDF2: return check_pbkdf2(p->pbkdf2_c, err);
+    case TKMS_KDF_SCRYPT: return check_scrypt(p->scrypt_n, p->scrypt_r, p->scrypt_p, what, err);
+    case TKMS_KDF_PBKDF2: return check_pbkdf2(p->pbkdf2_c, what, err);
     }
-    return tkms_fail(err, TKMS_ERR_UNSUPPORTED, "keystore: unknown KDF %d", (int)p->kdf);
+    return tkms_fail(err, TKMS_ERR_UNSUPPORTED, "%s: unknown KDF %d", what, (int)p->kdf);
 }
 
 static tkms_status check_share_counts(uint64_t index, uint64_t threshold,
                                       uint64_t shares, tkms_err *err)
 {
-    tkms_status st = check_bound(shares, 1, TKMS_MAX_SHARES, "tkms.shares", err);
+    tkms_status st = check_bound(shares, 1, TKMS_MAX_SHARES, "tkms.shares", WHAT, err);
     if (st != TKMS_OK)
         return st;
     if (threshold < 1 || threshold > shares)
@@ -187,7 +201,7 @@ static tkms_status check_share_keys(const tkms_share_info *share,
 /* Derives DK_SIZE bytes from the normalized password. */
 static tkms_status derive_key(uint8_t dk[DK_SIZE], const tkms_kdf_params *p,
                               const uint8_t *salt, size_t salt_len,
-                              const char *password, tkms_err *err)
+                              const char *password, const char *what, tkms_err *err)
 {
     uint8_t *pw;
     size_t pw_len;
@@ -210,7 +224,7 @@ static tkms_status derive_key(uint8_t dk[DK_SIZE], const tkms_kdf_params *p,
     if (ok != 1) {
         tkms_wipe(dk, DK_SIZE);
         return tkms_fail(err, TKMS_ERR_NO_MEMORY,
-                         "keystore: key derivation failed (out of memory?)");
+                         "%s: key derivation failed (out of memory?)", what);
     }
     return TKMS_OK;
 }
@@ -218,7 +232,7 @@ static tkms_status derive_key(uint8_t dk[DK_SIZE], const tkms_kdf_params *p,
 /* checksum = SHA-256(dk[16:32] || ciphertext) */
 static tkms_status compute_checksum(uint8_t out[CHECKSUM_SIZE], const uint8_t dk[DK_SIZE],
                                     const uint8_t ciphertext[TKMS_SECRET_KEY_SIZE],
-                                    tkms_err *err)
+                                    const char *what, tkms_err *err)
 {
     uint8_t input[DK_SIZE - AES_KEY_SIZE + TKMS_SECRET_KEY_SIZE];
     memcpy(input, dk + AES_KEY_SIZE, DK_SIZE - AES_KEY_SIZE);
@@ -226,7 +240,7 @@ static tkms_status compute_checksum(uint8_t out[CHECKSUM_SIZE], const uint8_t dk
     int ok = EVP_Digest(input, sizeof input, out, NULL, EVP_sha256(), NULL);
     tkms_wipe(input, sizeof input);
     if (ok != 1)
-        return tkms_fail(err, TKMS_ERR_NO_MEMORY, "keystore: SHA-256 failed");
+        return tkms_fail(err, TKMS_ERR_NO_MEMORY, "%s: SHA-256 failed", what);
     return TKMS_OK;
 }
 
@@ -234,7 +248,7 @@ static tkms_status compute_checksum(uint8_t out[CHECKSUM_SIZE], const uint8_t dk
 static tkms_status aes_128_ctr(uint8_t out[TKMS_SECRET_KEY_SIZE],
                                const uint8_t in[TKMS_SECRET_KEY_SIZE],
                                const uint8_t dk[DK_SIZE], const uint8_t iv[IV_SIZE],
-                               tkms_err *err)
+                               const char *what, tkms_err *err)
 {
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
     int len = 0;
@@ -245,7 +259,7 @@ static tkms_status aes_128_ctr(uint8_t out[TKMS_SECRET_KEY_SIZE],
     EVP_CIPHER_CTX_free(ctx);   /* cleanses the key schedule */
     if (!ok) {
         tkms_wipe(out, TKMS_SECRET_KEY_SIZE);
-        return tkms_fail(err, TKMS_ERR_NO_MEMORY, "keystore: AES-128-CTR failed");
+        return tkms_fail(err, TKMS_ERR_NO_MEMORY, "%s: AES-128-CTR failed", what);
     }
     return TKMS_OK;
 }
@@ -270,88 +284,106 @@ static bool is_uuid(const char *s)
  * Parsing the document.
  * ====================================================================== */
 
-static tkms_status parse_kdf(tkms_keystore *ks, const json_t *crypto, tkms_err *err)
+static tkms_status parse_kdf(crypto_fields *cf, const json_t *crypto, const char *what,
+                             tkms_err *err)
 {
     json_t *kdf, *params;
     const char *message;
     size_t function, prf;
     uint64_t dklen, n, r, p, c;
     tkms_status st;
-    if ((st = json_get_object(&kdf, crypto, "crypto.kdf", WHAT, err)) ||
+    if ((st = json_get_object(&kdf, crypto, "crypto.kdf", what, err)) ||
         (st = json_get_choice(&function, kdf, "crypto.kdf.function", kdf_names,
-                         COUNT(kdf_names), WHAT, err)) ||
-        (st = json_get_object(&params, kdf, "crypto.kdf.params", WHAT, err)) ||
+                         COUNT(kdf_names), what, err)) ||
+        (st = json_get_object(&params, kdf, "crypto.kdf.params", what, err)) ||
         /* present as the EIP requires; its value (empty) is not used */
-        (st = json_get_string(&message, kdf, "crypto.kdf.message", true, WHAT, err)) ||
-        (st = json_get_uint(&dklen, params, "crypto.kdf.params.dklen", WHAT, err)))
+        (st = json_get_string(&message, kdf, "crypto.kdf.message", true, what, err)) ||
+        (st = json_get_uint(&dklen, params, "crypto.kdf.params.dklen", what, err)))
         return st;
     if (dklen != DK_SIZE)
         return tkms_fail(err, TKMS_ERR_UNSUPPORTED,
-                         "keystore: crypto.kdf.params.dklen must be %d", DK_SIZE);
+                         "%s: crypto.kdf.params.dklen must be %d", what, DK_SIZE);
 
     if (function == TKMS_KDF_SCRYPT) {
-        if ((st = json_get_uint(&n, params, "crypto.kdf.params.n", WHAT, err)) ||
-            (st = json_get_uint(&r, params, "crypto.kdf.params.r", WHAT, err)) ||
-            (st = json_get_uint(&p, params, "crypto.kdf.params.p", WHAT, err)) ||
-            (st = check_scrypt(n, r, p, err)))
+        if ((st = json_get_uint(&n, params, "crypto.kdf.params.n", what, err)) ||
+            (st = json_get_uint(&r, params, "crypto.kdf.params.r", what, err)) ||
+            (st = json_get_uint(&p, params, "crypto.kdf.params.p", what, err)) ||
+            (st = check_scrypt(n, r, p, what, err)))
             return st;
-        ks->kdf.kdf = TKMS_KDF_SCRYPT;
-        ks->kdf.scrypt_n = (uint32_t)n;
-        ks->kdf.scrypt_r = (uint32_t)r;
-        ks->kdf.scrypt_p = (uint32_t)p;
+        cf->kdf.kdf = TKMS_KDF_SCRYPT;
+        cf->kdf.scrypt_n = (uint32_t)n;
+        cf->kdf.scrypt_r = (uint32_t)r;
+        cf->kdf.scrypt_p = (uint32_t)p;
     } else {
-        if ((st = json_get_uint(&c, params, "crypto.kdf.params.c", WHAT, err)) ||
-            (st = check_pbkdf2(c, err)) ||
+        if ((st = json_get_uint(&c, params, "crypto.kdf.params.c", what, err)) ||
+            (st = check_pbkdf2(c, what, err)) ||
             (st = json_get_choice(&prf, params, "crypto.kdf.params.prf", prf_names,
-                             COUNT(prf_names), WHAT, err)))
+                             COUNT(prf_names), what, err)))
             return st;
-        ks->kdf.kdf = TKMS_KDF_PBKDF2;
-        ks->kdf.pbkdf2_c = (uint32_t)c;
+        cf->kdf.kdf = TKMS_KDF_PBKDF2;
+        cf->kdf.pbkdf2_c = (uint32_t)c;
     }
 
     const char *salt;
-    if ((st = json_get_string(&salt, params, "crypto.kdf.params.salt", true, WHAT, err)))
+    if ((st = json_get_string(&salt, params, "crypto.kdf.params.salt", true, what, err)))
         return st;
     size_t digits = strlen(salt);
     if (salt[0] == '0' && (salt[1] == 'x' || salt[1] == 'X'))
         digits -= 2;
     if (digits / 2 > TKMS_KDF_SALT_MAX_SIZE)
         return tkms_fail(err, TKMS_ERR_UNSUPPORTED,
-                         "keystore: crypto.kdf.params.salt is longer than %u bytes",
+                         "%s: crypto.kdf.params.salt is longer than %u bytes", what,
                          TKMS_KDF_SALT_MAX_SIZE);
     tkms_err inner;
-    if (tkms_hex_decode_var(ks->salt, sizeof ks->salt, &ks->salt_len, salt, &inner))
-        return tkms_fail(err, TKMS_ERR_BAD_FORMAT, "keystore: crypto.kdf.params.salt: %s",
-                         inner.message);
+    if (tkms_hex_decode_var(cf->salt, sizeof cf->salt, &cf->salt_len, salt, &inner))
+        return tkms_fail(err, TKMS_ERR_BAD_FORMAT, "%s: crypto.kdf.params.salt: %s",
+                         what, inner.message);
     return TKMS_OK;
 }
 
-static tkms_status parse_checksum(tkms_keystore *ks, const json_t *crypto, tkms_err *err)
+static tkms_status parse_checksum(crypto_fields *cf, const json_t *crypto, const char *what,
+                                  tkms_err *err)
 {
     json_t *checksum, *params;
     size_t function;
     tkms_status st;
-    if ((st = json_get_object(&checksum, crypto, "crypto.checksum", WHAT, err)) ||
+    if ((st = json_get_object(&checksum, crypto, "crypto.checksum", what, err)) ||
         (st = json_get_choice(&function, checksum, "crypto.checksum.function", checksum_names,
-                         COUNT(checksum_names), WHAT, err)) ||
-        (st = json_get_object(&params, checksum, "crypto.checksum.params", WHAT, err)) ||
-        (st = json_get_hex(ks->checksum, CHECKSUM_SIZE, checksum, "crypto.checksum.message", WHAT, err)))
+                         COUNT(checksum_names), what, err)) ||
+        (st = json_get_object(&params, checksum, "crypto.checksum.params", what, err)) ||
+        (st = json_get_hex(cf->checksum, CHECKSUM_SIZE, checksum, "crypto.checksum.message",
+                           what, err)))
         return st;
     return TKMS_OK;
 }
 
-static tkms_status parse_cipher(tkms_keystore *ks, const json_t *crypto, tkms_err *err)
+static tkms_status parse_cipher(crypto_fields *cf, const json_t *crypto, const char *what,
+                                tkms_err *err)
 {
     json_t *cipher, *params;
     size_t function;
     tkms_status st;
-    if ((st = json_get_object(&cipher, crypto, "crypto.cipher", WHAT, err)) ||
+    if ((st = json_get_object(&cipher, crypto, "crypto.cipher", what, err)) ||
         (st = json_get_choice(&function, cipher, "crypto.cipher.function", cipher_names,
-                         COUNT(cipher_names), WHAT, err)) ||
-        (st = json_get_object(&params, cipher, "crypto.cipher.params", WHAT, err)) ||
-        (st = json_get_hex(ks->iv, IV_SIZE, params, "crypto.cipher.params.iv", WHAT, err)) ||
-        (st = json_get_hex(ks->ciphertext, TKMS_SECRET_KEY_SIZE, cipher,
-                      "crypto.cipher.message", WHAT, err)))
+                         COUNT(cipher_names), what, err)) ||
+        (st = json_get_object(&params, cipher, "crypto.cipher.params", what, err)) ||
+        (st = json_get_hex(cf->iv, IV_SIZE, params, "crypto.cipher.params.iv", what, err)) ||
+        (st = json_get_hex(cf->ciphertext, TKMS_SECRET_KEY_SIZE, cipher,
+                      "crypto.cipher.message", what, err)))
+        return st;
+    return TKMS_OK;
+}
+
+/* The `crypto` object of `root`: KDF (within the limits), checksum, cipher. */
+static tkms_status parse_crypto(crypto_fields *cf, const json_t *root, const char *what,
+                                tkms_err *err)
+{
+    json_t *crypto;
+    tkms_status st;
+    if ((st = json_get_object(&crypto, root, "crypto", what, err)) ||
+        (st = parse_kdf(cf, crypto, what, err)) ||
+        (st = parse_checksum(cf, crypto, what, err)) ||
+        (st = parse_cipher(cf, crypto, what, err)))
         return st;
     return TKMS_OK;
 }
@@ -416,7 +448,7 @@ static tkms_status parse_document(tkms_keystore *ks, const json_t *root, tkms_er
 {
     uint64_t version;
     const char *uuid, *path, *description;
-    json_t *crypto, *share;
+    json_t *share;
     tkms_status st;
     if ((st = json_get_uint(&version, root, "version", WHAT, err)))
         return st;
@@ -431,10 +463,7 @@ static tkms_status parse_document(tkms_keystore *ks, const json_t *root, tkms_er
     if ((st = json_get_string(&path, root, "path", true, WHAT, err)) ||
         (st = json_get_string(&description, root, "description", false, WHAT, err)) ||
         (st = json_get_public_key(&ks->pubkey, &ks->has_pubkey, root, "pubkey", false, WHAT, err)) ||
-        (st = json_get_object(&crypto, root, "crypto", WHAT, err)) ||
-        (st = parse_kdf(ks, crypto, err)) ||
-        (st = parse_checksum(ks, crypto, err)) ||
-        (st = parse_cipher(ks, crypto, err)) ||
+        (st = parse_crypto(&ks->crypto, root, WHAT, err)) ||
         (st = json_field(&share, root, "tkms", JSON_OBJECT, false, WHAT, err)))
         return st;
     return share != NULL ? parse_share(ks, share, err) : TKMS_OK;
@@ -486,17 +515,37 @@ const tkms_share_info *tkms_keystore_share_info(const tkms_keystore *ks)
 
 tkms_kdf tkms_keystore_kdf(const tkms_keystore *ks)
 {
-    return ks->kdf.kdf;
+    return ks->crypto.kdf.kdf;
 }
 
 void tkms_keystore_kdf_params(const tkms_keystore *ks, tkms_kdf_params *out)
 {
-    *out = ks->kdf;
+    *out = ks->crypto.kdf;
 }
 
 /* ======================================================================
  * Decrypting.
  * ====================================================================== */
+
+/* Derives the key from `password`, checks the checksum in constant time and
+ * decrypts the secret into `plain` (wiped on failure). */
+static tkms_status open_crypto(uint8_t plain[TKMS_SECRET_KEY_SIZE], const crypto_fields *cf,
+                               const char *password, const char *what, tkms_err *err)
+{
+    uint8_t dk[DK_SIZE], checksum[CHECKSUM_SIZE];
+    tkms_status st = derive_key(dk, &cf->kdf, cf->salt, cf->salt_len, password, what, err);
+    if (st == TKMS_OK)
+        st = compute_checksum(checksum, dk, cf->ciphertext, what, err);
+    if (st == TKMS_OK && !tkms_ct_equal(checksum, cf->checksum, CHECKSUM_SIZE))
+        st = tkms_fail(err, TKMS_ERR_BAD_PASSWORD,
+                       "%s: wrong password (crypto.checksum.message does not match)", what);
+    if (st == TKMS_OK)
+        st = aes_128_ctr(plain, cf->ciphertext, dk, cf->iv, what, err);
+    tkms_wipe(dk, sizeof dk);
+    if (st != TKMS_OK)
+        tkms_wipe(plain, TKMS_SECRET_KEY_SIZE);
+    return st;
+}
 
 tkms_status tkms_keystore_decrypt(const tkms_keystore *ks, const char *password,
                                   tkms_secret_key *out, tkms_err *err)
@@ -504,16 +553,8 @@ tkms_status tkms_keystore_decrypt(const tkms_keystore *ks, const char *password,
     if (ks == NULL || password == NULL || out == NULL)
         return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT,
                          "keystore: keystore, password and out are required");
-    uint8_t dk[DK_SIZE], checksum[CHECKSUM_SIZE], plain[TKMS_SECRET_KEY_SIZE];
-    tkms_status st = derive_key(dk, &ks->kdf, ks->salt, ks->salt_len, password, err);
-    if (st == TKMS_OK)
-        st = compute_checksum(checksum, dk, ks->ciphertext, err);
-    if (st == TKMS_OK && !tkms_ct_equal(checksum, ks->checksum, CHECKSUM_SIZE))
-        st = tkms_fail(err, TKMS_ERR_BAD_PASSWORD,
-                       "keystore: wrong password (crypto.checksum.message does not match)");
-    if (st == TKMS_OK)
-        st = aes_128_ctr(plain, ks->ciphertext, dk, ks->iv, err);
-    tkms_wipe(dk, sizeof dk);
+    uint8_t plain[TKMS_SECRET_KEY_SIZE];
+    tkms_status st = open_crypto(plain, &ks->crypto, password, WHAT, err);
     if (st == TKMS_OK && tkms_secret_key_from_bytes(out, plain) != TKMS_OK)
         st = tkms_fail(err, TKMS_ERR_BAD_FORMAT,
                        "keystore: the decrypted secret is not a valid BLS secret key "
@@ -616,49 +657,47 @@ static json_t *share_json(const tkms_share_info *share)
     return obj;
 }
 
-/* The public parts of a new keystore, as bytes. */
-typedef struct {
-    uint8_t salt[WRITE_SALT_SIZE];
-    uint8_t iv[IV_SIZE];
-    uint8_t checksum[CHECKSUM_SIZE];
-    uint8_t ciphertext[TKMS_SECRET_KEY_SIZE];
-    uint8_t pubkey[TKMS_PUBLIC_KEY_SIZE];
-    char uuid[UUID_TEXT_LEN + 1];
-} sealed_parts;
-
 /* Bare hex (no 0x), the EIP-2335 convention. */
 #define BARE(hex_text) ((hex_text) + 2)
 
-static tkms_status document_json(char **json_out, const sealed_parts *parts,
-                                 const tkms_kdf_params *params,
-                                 const tkms_share_info *share, const char *path,
-                                 tkms_err *err)
+/* The crypto object of `cf` (written with a WRITE_SALT_SIZE salt), or NULL
+ * on OOM. */
+static json_t *crypto_json(const crypto_fields *cf, const tkms_kdf_params *params)
 {
-    char salt[TKMS_HEX_SIZE(WRITE_SALT_SIZE)], iv[TKMS_HEX_SIZE(IV_SIZE)],
+    char salt[TKMS_HEX_SIZE(TKMS_KDF_SALT_MAX_SIZE)], iv[TKMS_HEX_SIZE(IV_SIZE)],
         checksum[TKMS_HEX_SIZE(CHECKSUM_SIZE)],
-        ciphertext[TKMS_HEX_SIZE(TKMS_SECRET_KEY_SIZE)],
-        pubkey[TKMS_HEX_SIZE(TKMS_PUBLIC_KEY_SIZE)], description[96] = "";
-    tkms_hex_encode(salt, parts->salt, sizeof parts->salt);
-    tkms_hex_encode(iv, parts->iv, sizeof parts->iv);
-    tkms_hex_encode(checksum, parts->checksum, sizeof parts->checksum);
-    tkms_hex_encode(ciphertext, parts->ciphertext, sizeof parts->ciphertext);
-    tkms_hex_encode(pubkey, parts->pubkey, sizeof parts->pubkey);
-    if (share != NULL)
-        snprintf(description, sizeof description, "tkms share %u of %u (threshold %u)",
-                 share->index, share->share_count, share->threshold);
-
+        ciphertext[TKMS_HEX_SIZE(TKMS_SECRET_KEY_SIZE)];
+    tkms_hex_encode(salt, cf->salt, cf->salt_len);
+    tkms_hex_encode(iv, cf->iv, sizeof cf->iv);
+    tkms_hex_encode(checksum, cf->checksum, sizeof cf->checksum);
+    tkms_hex_encode(ciphertext, cf->ciphertext, sizeof cf->ciphertext);
     json_t *kdf_params = kdf_params_json(params, BARE(salt));
-    json_t *doc = kdf_params == NULL ? NULL : json_pack(
-        "{s:{s:{s:s, s:o, s:s}, s:{s:s, s:{}, s:s}, s:{s:s, s:{s:s}, s:s}},"
-        " s:s, s:s, s:s, s:s, s:i}",
-        "crypto",
+    return kdf_params == NULL ? NULL : json_pack(
+        "{s:{s:s, s:o, s:s}, s:{s:s, s:{}, s:s}, s:{s:s, s:{s:s}, s:s}}",
         "kdf", "function", kdf_names[params->kdf],
         "params", kdf_params, "message", "",
         "checksum", "function", checksum_names[0], "params", "message", BARE(checksum),
         "cipher", "function", cipher_names[0], "params", "iv", BARE(iv),
-        "message", BARE(ciphertext),
+        "message", BARE(ciphertext));
+}
+
+static tkms_status document_json(char **json_out, const crypto_fields *cf,
+                                 const tkms_kdf_params *params,
+                                 const uint8_t pubkey_bytes[TKMS_PUBLIC_KEY_SIZE],
+                                 const char *uuid, const tkms_share_info *share,
+                                 const char *path, tkms_err *err)
+{
+    char pubkey[TKMS_HEX_SIZE(TKMS_PUBLIC_KEY_SIZE)], description[96] = "";
+    tkms_hex_encode(pubkey, pubkey_bytes, TKMS_PUBLIC_KEY_SIZE);
+    if (share != NULL)
+        snprintf(description, sizeof description, "tkms share %u of %u (threshold %u)",
+                 share->index, share->share_count, share->threshold);
+
+    json_t *crypto = crypto_json(cf, params);
+    json_t *doc = crypto == NULL ? NULL : json_pack(
+        "{s:o, s:s, s:s, s:s, s:s, s:i}", "crypto", crypto,
         "description", description, "pubkey", BARE(pubkey), "path", path,
-        "uuid", parts->uuid, "version", KEYSTORE_VERSION);
+        "uuid", uuid, "version", KEYSTORE_VERSION);
     if (doc == NULL)  /* every string was checked: only memory can run out */
         return tkms_fail(err, TKMS_ERR_NO_MEMORY, "keystore: out of memory");
     if (share != NULL) {
@@ -675,23 +714,23 @@ static tkms_status document_json(char **json_out, const sealed_parts *parts,
     return TKMS_OK;
 }
 
-/* Derives the key, encrypts the secret and computes the checksum. */
-static tkms_status seal(sealed_parts *parts, const uint8_t plain[TKMS_SECRET_KEY_SIZE],
+/* Draws a salt and an IV, derives the key, encrypts the secret and
+ * computes the checksum. */
+static tkms_status seal(crypto_fields *cf, const uint8_t plain[TKMS_SECRET_KEY_SIZE],
                         const char *password, const tkms_kdf_params *params,
-                        tkms_rng *rng, tkms_err *err)
+                        tkms_rng *rng, const char *what, tkms_err *err)
 {
-    if (tkms_rng_fill(rng, parts->salt, sizeof parts->salt) != TKMS_OK ||
-        tkms_rng_fill(rng, parts->iv, sizeof parts->iv) != TKMS_OK)
-        return tkms_fail(err, TKMS_ERR_RNG, "keystore: randomness source failed");
-    tkms_status st = make_uuid(parts->uuid, rng, err);
-    if (st != TKMS_OK)
-        return st;
+    cf->kdf = *params;
+    cf->salt_len = WRITE_SALT_SIZE;
+    if (tkms_rng_fill(rng, cf->salt, cf->salt_len) != TKMS_OK ||
+        tkms_rng_fill(rng, cf->iv, sizeof cf->iv) != TKMS_OK)
+        return tkms_fail(err, TKMS_ERR_RNG, "%s: randomness source failed", what);
     uint8_t dk[DK_SIZE];
-    st = derive_key(dk, params, parts->salt, sizeof parts->salt, password, err);
+    tkms_status st = derive_key(dk, params, cf->salt, cf->salt_len, password, what, err);
     if (st == TKMS_OK)
-        st = aes_128_ctr(parts->ciphertext, plain, dk, parts->iv, err);
+        st = aes_128_ctr(cf->ciphertext, plain, dk, cf->iv, what, err);
     if (st == TKMS_OK)
-        st = compute_checksum(parts->checksum, dk, parts->ciphertext, err);
+        st = compute_checksum(cf->checksum, dk, cf->ciphertext, what, err);
     tkms_wipe(dk, sizeof dk);
     return st;
 }
@@ -711,7 +750,7 @@ tkms_status tkms_keystore_encrypt(char **json_out, const tkms_secret_key *secret
         path = "";
     if (u8_check((const uint8_t *)path, strlen(path)) != NULL)
         return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT, "keystore: path must be valid UTF-8");
-    tkms_status st = invalid_argument(check_kdf_params(params, err), err);
+    tkms_status st = invalid_argument(check_kdf_params(params, WHAT, err), err);
     if (st != TKMS_OK)
         return st;
 
@@ -730,12 +769,163 @@ tkms_status tkms_keystore_encrypt(char **json_out, const tkms_secret_key *secret
     if (share != NULL)
         st = check_share_argument(share, &pubkey, err);
 
-    sealed_parts parts;
+    crypto_fields cf;
+    char uuid[UUID_TEXT_LEN + 1];
     if (st == TKMS_OK)
-        st = seal(&parts, plain, password, params, rng, err);
+        st = seal(&cf, plain, password, params, rng, WHAT, err);
     tkms_wipe(plain, sizeof plain);
+    if (st == TKMS_OK)
+        st = make_uuid(uuid, rng, err);
     if (st != TKMS_OK)
         return st;
-    tkms_public_key_to_bytes(parts.pubkey, &pubkey);
-    return document_json(json_out, &parts, params, share, path, err);
+    uint8_t pubkey_bytes[TKMS_PUBLIC_KEY_SIZE];
+    tkms_public_key_to_bytes(pubkey_bytes, &pubkey);
+    return document_json(json_out, &cf, params, pubkey_bytes, uuid, share, path, err);
+}
+
+/* ======================================================================
+ * Secret files: one 32-byte secret in the same crypto object, with a
+ * public key of the caller's kind (tkms/keystore.h).
+ * ====================================================================== */
+
+#define SECRET_FILE_VERSION 1
+#define SECRET_FILE_WHAT_SIZE (TKMS_SECRET_FILE_KIND_MAX_SIZE + 8)
+
+struct tkms_secret_file {
+    crypto_fields crypto;
+    uint8_t public_key[TKMS_SECRET_FILE_PUBLIC_MAX_SIZE];
+    size_t public_len;
+    char what[SECRET_FILE_WHAT_SIZE];   /* "<kind> file", for messages */
+};
+
+/* A kind is 1..TKMS_SECRET_FILE_KIND_MAX_SIZE of [a-z0-9-]; `what` gets the
+ * document's name for messages. */
+static bool kind_valid(const char *kind, char what[SECRET_FILE_WHAT_SIZE])
+{
+    size_t len = kind ? strlen(kind) : 0;
+    if (len == 0 || len > TKMS_SECRET_FILE_KIND_MAX_SIZE)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!((kind[i] >= 'a' && kind[i] <= 'z') || (kind[i] >= '0' && kind[i] <= '9') ||
+              kind[i] == '-'))
+            return false;
+    snprintf(what, SECRET_FILE_WHAT_SIZE, "%s file", kind);
+    return true;
+}
+
+tkms_status tkms_secret_file_encrypt(char **json_out,
+                                     const uint8_t secret[TKMS_SECRET_FILE_SECRET_SIZE],
+                                     const char *password, const tkms_kdf_params *params,
+                                     const char *kind, const uint8_t *public_key,
+                                     size_t public_len, tkms_rng *rng, tkms_err *err)
+{
+    char what[SECRET_FILE_WHAT_SIZE];
+    if (json_out == NULL)
+        return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT, "secret file: json_out is NULL");
+    *json_out = NULL;
+    if (secret == NULL || password == NULL || params == NULL || rng == NULL ||
+        public_key == NULL)
+        return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT,
+                         "secret file: secret, password, params, public_key and rng are "
+                         "required");
+    if (!kind_valid(kind, what))
+        return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT,
+                         "secret file: kind must be 1..%u characters of [a-z0-9-]",
+                         TKMS_SECRET_FILE_KIND_MAX_SIZE);
+    if (public_len == 0 || public_len > TKMS_SECRET_FILE_PUBLIC_MAX_SIZE)
+        return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT,
+                         "%s: public_key must be 1..%u bytes", what,
+                         TKMS_SECRET_FILE_PUBLIC_MAX_SIZE);
+    tkms_status st = invalid_argument(check_kdf_params(params, what, err), err);
+    crypto_fields cf;
+    if (st == TKMS_OK)
+        st = seal(&cf, secret, password, params, rng, what, err);
+    if (st != TKMS_OK)
+        return st;
+    char public_hex[TKMS_HEX_SIZE(TKMS_SECRET_FILE_PUBLIC_MAX_SIZE)];
+    tkms_hex_encode(public_hex, public_key, public_len);
+    json_t *crypto = crypto_json(&cf, params);
+    json_t *doc = crypto == NULL ? NULL : json_pack(
+        "{s:i, s:s, s:s, s:o}", "version", SECRET_FILE_VERSION, "kind", kind,
+        "public_key", public_hex, "crypto", crypto);
+    if (doc != NULL)
+        *json_out = json_dumps(doc, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
+    json_decref(doc);
+    if (*json_out == NULL)
+        return tkms_fail(err, TKMS_ERR_NO_MEMORY, "%s: out of memory", what);
+    return TKMS_OK;
+}
+
+static tkms_status parse_secret_document(tkms_secret_file *f, const json_t *root,
+                                         const char *kind, size_t public_len,
+                                         const char *what, tkms_err *err)
+{
+    const char *kinds[] = {kind};
+    size_t which;
+    uint32_t version;
+    tkms_status st;
+    if ((st = json_get_u32(&version, root, "version", SECRET_FILE_VERSION,
+                           SECRET_FILE_VERSION, what, err)) ||
+        (st = json_get_choice(&which, root, "kind", kinds, 1, what, err)) ||
+        (st = json_get_hex(f->public_key, public_len, root, "public_key", what, err)) ||
+        (st = parse_crypto(&f->crypto, root, what, err)))
+        return st;
+    return TKMS_OK;
+}
+
+tkms_status tkms_secret_file_parse(tkms_secret_file **out, const char *json, size_t len,
+                                   const char *kind, size_t public_len, tkms_err *err)
+{
+    *out = NULL;
+    char what[SECRET_FILE_WHAT_SIZE];
+    if (!kind_valid(kind, what) || public_len == 0 ||
+        public_len > TKMS_SECRET_FILE_PUBLIC_MAX_SIZE)
+        return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT,
+                         "secret file: bad kind or public key size");
+    if (len > TKMS_SECRET_FILE_MAX_SIZE)
+        return tkms_fail(err, TKMS_ERR_BAD_FORMAT, "%s: document is larger than %u bytes",
+                         what, TKMS_SECRET_FILE_MAX_SIZE);
+    json_t *root;
+    tkms_status st = json_parse_object(&root, json, len, what, err);
+    if (st != TKMS_OK)
+        return st;
+    tkms_secret_file *f = calloc(1, sizeof *f);
+    if (f == NULL)
+        st = tkms_fail(err, TKMS_ERR_NO_MEMORY, "%s: out of memory", what);
+    else
+        st = parse_secret_document(f, root, kind, public_len, what, err);
+    json_decref(root);
+    if (st != TKMS_OK) {
+        free(f);
+        return st;
+    }
+    f->public_len = public_len;
+    memcpy(f->what, what, sizeof what);
+    *out = f;
+    return TKMS_OK;
+}
+
+void tkms_secret_file_free(tkms_secret_file *file)
+{
+    free(file);
+}
+
+const uint8_t *tkms_secret_file_public_key(const tkms_secret_file *file)
+{
+    return file->public_key;
+}
+
+void tkms_secret_file_kdf_params(const tkms_secret_file *file, tkms_kdf_params *out)
+{
+    *out = file->crypto.kdf;
+}
+
+tkms_status tkms_secret_file_decrypt(const tkms_secret_file *file, const char *password,
+                                     uint8_t secret[TKMS_SECRET_FILE_SECRET_SIZE],
+                                     tkms_err *err)
+{
+    if (file == NULL || password == NULL || secret == NULL)
+        return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT,
+                         "secret file: file, password and secret are required");
+    return open_crypto(secret, &file->crypto, password, file->what, err);
 }
