@@ -109,7 +109,8 @@ const char *tkms_party_failure(const tkms_party *party);
 /* ---- results (valid once DONE) ---------------------------------------- */
 
 /* The group of key `key` (0..M-1). Its share keys are computed on the
- * first call (so this is not thread-safe against itself). */
+ * first call (so this is not thread-safe against itself); NULL if the
+ * party is not DONE, or on out of memory. */
 const tkms_group *tkms_party_group(const tkms_party *party, uint32_t key);
 
 /* This party's shares of key `key`, in index order; *count of them (0 and

@@ -63,8 +63,8 @@ struct tkms_party {
     uint8_t *confirm_sigs;         /* [n × M × 96]                       */
     bool *confirm_received;        /* [n + 1]                            */
     uint8_t (*box_keys)[32];       /* [m] each party's X25519 key        */
-    uint32_t *refused;             /* [m + 1] messages refused per sender */
-    char (*refused_reason)[96];
+    uint32_t *refused;             /* [m + 1] deals refused per sender   */
+    char (*refused_reason)[96];    /* [m + 1] why the last one was       */
     tkms_public_key *new_commitments; /* [M × K] the new keys' commitments */
     tkms_group **groups;           /* [M], built on demand (share keys)  */
     tkms_share *results;           /* [M × share_count]: key-major       */
@@ -481,15 +481,13 @@ static tkms_status refuse(tkms_party *p, uint32_t from, tkms_err *err, const cha
 
 static tkms_status refuse(tkms_party *p, uint32_t from, tkms_err *err, const char *fmt, ...)
 {
+    (void)p;
+    (void)from;
     char reason[TKMS_ERR_MESSAGE_SIZE];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(reason, sizeof reason, fmt, ap);
     va_end(ap);
-    if (from >= 1 && from <= p->m) {
-        p->refused[from]++;
-        snprintf(p->refused_reason[from], sizeof p->refused_reason[from], "%.90s", reason);
-    }
     return tkms_fail(err, TKMS_ERR_BAD_FORMAT, "%s", reason);
 }
 
@@ -699,7 +697,19 @@ tkms_status tkms_party_receive(tkms_party *p, const uint8_t *bytes, size_t len,
      * copies (and anything else claiming to be from it) change nothing */
     if (m.from_party == p->me)
         return TKMS_OK;
-    return accept(p, bytes, len, err);
+    tkms_err why;
+    tkms_status st = accept(p, bytes, len, &why);
+    /* a refused deal is remembered to explain the dealer's absence; only
+     * deals, which every party receives alike, so every honest party gives
+     * the same reason */
+    if (st != TKMS_OK && m.type == TKMS_MSG_DEAL && m.from_party <= p->m) {
+        p->refused[m.from_party]++;
+        snprintf(p->refused_reason[m.from_party], sizeof p->refused_reason[m.from_party], "%.90s",
+                 why.message);
+    }
+    if (st != TKMS_OK && err != NULL)
+        *err = why;
+    return st;
 }
 
 /* ---- checking values against commitments ---------------------------------- */
@@ -1043,15 +1053,23 @@ static void judge_dealing(tkms_party *p, uint32_t d)
     if (dl->disqualified)
         return;
     if (dl->other_deal != NULL) {
-        disqualify(p, d, dl->deal, dl->deal_len, dl->other_deal, dl->other_len,
+        /* the two signed deals, in the order of their hashes, so that every
+         * party presents the same evidence */
+        uint8_t other_hash[HASH_SIZE];
+        blst_sha256(other_hash, dl->other_deal, dl->other_len);
+        bool mine_first = memcmp(dl->deal_hash, other_hash, HASH_SIZE) < 0;
+        disqualify(p, d, mine_first ? dl->deal : dl->other_deal,
+                   mine_first ? dl->deal_len : dl->other_len,
+                   mine_first ? dl->other_deal : dl->deal,
+                   mine_first ? dl->other_len : dl->deal_len,
                    "signed two different deals (shown to different parties)");
         return;
     }
     if (dl->deal == NULL) {
         uint32_t q = dl->party;
         if (p->refused[q] > 0)
-            disqualify(p, d, NULL, 0, NULL, 0, "sent no valid deal (%u of its messages refused: %s)",
-                       p->refused[q], p->refused_reason[q]);
+            disqualify(p, d, NULL, 0, NULL, 0, "sent no valid deal (its deal was refused: %s)",
+                       p->refused_reason[q]);
         else
             disqualify(p, d, NULL, 0, NULL, 0, "sent no deal");
         return;

@@ -206,12 +206,23 @@ static void test_fault(tkms_fault fault, const char *keyword, size_t evidence)
                       "%s: evidence %zu is signed by p02", label, e);
             }
         }
-        /* every honest party reached the same verdict */
+        /* every honest party reached the same verdict, in the same words,
+         * with the same evidence */
         for (size_t q = 0; q < 5; q++) {
             size_t n2;
-            if (faults[q] == TKMS_FAULT_NONE)
-                CHECK(tkms_party_disqualified(sim.parties[q], &n2) && n2 == count,
-                      "%s: party %zu agrees", label, q + 1);
+            if (faults[q] != TKMS_FAULT_NONE)
+                continue;
+            const tkms_disqualification *other = tkms_party_disqualified(sim.parties[q], &n2);
+            bool same = n2 == count;
+            for (size_t i = 0; same && i < count; i++) {
+                same = other[i].party == dq[i].party && strcmp(other[i].reason, dq[i].reason) == 0 &&
+                       other[i].evidence_count == dq[i].evidence_count;
+                for (size_t e = 0; same && e < dq[i].evidence_count; e++)
+                    same = other[i].evidence_len[e] == dq[i].evidence_len[e] &&
+                           memcmp(other[i].evidence[e], dq[i].evidence[e], dq[i].evidence_len[e]) == 0;
+            }
+            CHECK(same, "%s: party %zu gives the same verdict, reason and evidence ('%s')", label,
+                  q + 1, n2 ? other[0].reason : "-");
         }
     }
     tkms_simulation_free(&sim);
