@@ -96,6 +96,26 @@ int cli_kdf_params(const char *cmd, const char *kdf, const char *scrypt_n,
 int cli_write_new_file(const char *cmd, const char *path, const char *text,
                        bool secret);
 
+/*
+ * An output directory that appears complete or not at all. begin checks
+ * that `path` (given as `flag`) is absent or empty and creates the staging
+ * directory `staging`, where everything is written; commit renames it into
+ * place durably; abort (safe to call at any time, also after commit)
+ * removes whatever was staged. All print their own errors.
+ */
+typedef struct {
+    const char *cmd;
+    char target[3840];     /* room left for names below it */
+    char staging[3856];    /* "" when nothing is staged */
+} cli_out_dir;
+
+int cli_out_dir_begin(cli_out_dir *dir, const char *cmd, const char *flag, const char *path);
+int cli_out_dir_commit(cli_out_dir *dir);
+void cli_out_dir_abort(cli_out_dir *dir);
+
+/* Removes a directory and what is in it (files, and directories of files). */
+void cli_remove_tree(const char *dir);
+
 /* Prints a 0x-hex line to stdout. */
 void cli_print_hex(const uint8_t *bytes, size_t len);
 

@@ -63,53 +63,15 @@ static int populate(const char *dir, const char *spec_text)
     return CLI_EXIT_OK;
 }
 
-/* Removes what populate may have created in `dir`, and dir. */
-static void unpopulate(const char *dir)
-{
-    char path[PATH_MAX];
-    for (int r = 1; r <= CEREMONY_ROUNDS; r++)
-        if (snprintf(path, sizeof path, "%s/" CEREMONY_MESSAGES_DIR "/round-%d", dir, r) <
-            (int)sizeof path)
-            rmdir(path);
-    const char *names[] = {CEREMONY_MESSAGES_DIR, CEREMONY_OUT_DIR};
-    for (size_t i = 0; i < 2; i++)
-        if (snprintf(path, sizeof path, "%s/%s", dir, names[i]) < (int)sizeof path)
-            rmdir(path);
-    if (snprintf(path, sizeof path, "%s/" CEREMONY_SPEC_FILE, dir) < (int)sizeof path)
-        unlink(path);
-    rmdir(dir);
-}
-
-/* Builds the directory next to out_dir and renames it into place, so D
- * appears complete or not at all; rename(2) replaces only an empty
- * directory. */
+/* Creates D whole or not at all. */
 static int create_dir(const char *out_dir, const char *spec_text)
 {
-    size_t len = strlen(out_dir);
-    while (len > 1 && out_dir[len - 1] == '/')
-        len--;
-    char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof tmp, "%.*s.tmp-XXXXXX", (int)len, out_dir) >= (int)sizeof tmp)
-        return cli_fail(INIT, "--out-dir path too long");
-    if (mkdtemp(tmp) == NULL)
-        return cli_fail(INIT, "cannot create a directory next to %s: %s", out_dir,
-                        strerror(errno));
-    mode_t mask = umask(0);   /* mkdtemp made it 0700: give it the usual mode */
-    umask(mask);
-    int rc = chmod(tmp, 0777 & ~mask) == 0
-                 ? populate(tmp, spec_text)
-                 : cli_fail(INIT, "cannot set the mode of %s: %s", tmp, strerror(errno));
-    if (rc == 0 && rename(tmp, out_dir) != 0)
-        rc = cli_fail(INIT, "--out-dir %s %s", out_dir,
-                      errno == ENOTEMPTY || errno == EEXIST ? "exists and is not empty"
-                      : errno == ENOTDIR                     ? "exists and is not a directory"
-                                                             : strerror(errno));
-    if (rc != 0) {
-        unpopulate(tmp);
-        return rc;
-    }
-    tkms_file_sync_parent(out_dir);
-    return CLI_EXIT_OK;
+    cli_out_dir out;
+    int rc = cli_out_dir_begin(&out, INIT, "--out-dir", out_dir);
+    if (rc == 0 && (rc = populate(out.staging, spec_text)) == 0)
+        rc = cli_out_dir_commit(&out);
+    cli_out_dir_abort(&out);
+    return rc;
 }
 
 int cmd_ceremony_init(int argc, char **argv)

@@ -235,82 +235,16 @@ static int check_outcome(const tkms_ceremony_spec *spec, const tkms_simulation *
     return CLI_EXIT_OK;
 }
 
-/* True when path is absent or an empty directory. */
-static bool usable_out_dir(const char *path, const char **why)
-{
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        *why = errno == ENOENT ? NULL : "cannot be read";
-        return errno == ENOENT;
-    }
-    if (!S_ISDIR(st.st_mode)) {
-        *why = "exists and is not a directory";
-        return false;
-    }
-    DIR *d = opendir(path);
-    if (d == NULL) {
-        *why = "cannot be read";
-        return false;
-    }
-    struct dirent *e;
-    bool empty = true;
-    while ((e = readdir(d)) != NULL)
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-            empty = false;
-    closedir(d);
-    *why = "exists and is not empty";
-    return empty;
-}
-
-/* Removes dir and everything under it. */
-static void remove_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d == NULL)
-        return;
-    struct dirent *e;
-    char path[PATH_MAX];
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (unlink(path) != 0 && (errno == EISDIR || errno == EPERM))
-            remove_tree(path);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
-/* Writes every honest party's results into a temporary directory next to
- * out_dir (whose trailing slashes are already removed), then renames it
- * into place. */
-static int write_outputs(const char *out_dir, const tkms_ceremony_spec *spec,
+/* Writes every honest party's results into the staging directory. */
+static int write_outputs(const char *dir, const tkms_ceremony_spec *spec,
                          const tkms_simulation *sim, const tkms_fault *faults,
                          const char *password, const tkms_kdf_params *params)
 {
-    char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", out_dir) >= (int)sizeof tmp)
-        return cli_fail(CMD, "--out-dir path too long");
-    if (mkdtemp(tmp) == NULL)
-        return cli_fail(CMD, "cannot create a directory next to %s: %s", out_dir, strerror(errno));
-    /* mkdtemp made it 0700; it holds public files too (the share files and
-     * owner directories have their own modes) */
-    mode_t mask = umask(0);
-    umask(mask);
     int rc = CLI_EXIT_OK;
-    if (chmod(tmp, 0777 & ~mask) != 0)
-        rc = cli_fail(CMD, "cannot set the mode of %s: %s", tmp, strerror(errno));
     for (size_t q = 0; rc == 0 && q < sim->party_count; q++)
         if (faults[q] == TKMS_FAULT_NONE)
-            rc = cli_ceremony_write_party(CMD, tmp, spec, sim->parties[q], password, params);
-    if (rc == 0 && rename(tmp, out_dir) != 0)
-        rc = cli_fail(CMD, "cannot move the results into %s: %s", out_dir, strerror(errno));
-    if (rc != 0) {
-        remove_tree(tmp);
-        return rc;
-    }
-    tkms_file_sync_parent(out_dir);
-    return CLI_EXIT_OK;
+            rc = cli_ceremony_write_party(CMD, dir, spec, sim->parties[q], password, params);
+    return rc;
 }
 
 /* "0x…" of key m's public key (malloc'ed), NULL on OOM. */
@@ -461,20 +395,13 @@ int cmd_ceremony_simulate(int argc, char **argv)
         (rc = cli_parse_u32(CMD, "--threshold", threshold_text, 1, TKMS_MAX_SHARES, &threshold)) != 0 ||
         (rc = cli_kdf_params(CMD, kdf, scrypt_n, &params)) != 0)
         return rc;
-    size_t len = strlen(out_dir);
-    while (len > 1 && out_dir[len - 1] == '/')
-        len--;
-    char *dir = strndup(out_dir, len);
-    if (dir == NULL)
-        return cli_fail(CMD, "out of memory");
-
     party_list list = {0};
+    cli_out_dir out = {0};
     tkms_ceremony_spec *spec = NULL;
     tkms_identity *identities = NULL;
     tkms_fault *faults = NULL;
     tkms_simulation sim = {0};
     char *password = NULL;
-    const char *why;
     rc = stakes_path ? parties_from_stakes(&list, stakes_path, shares)
                      : parties_numbered(&list, n_parties);
     if (rc != 0)
@@ -490,10 +417,8 @@ int cmd_ceremony_simulate(int argc, char **argv)
     }
     if (malicious != NULL && (rc = parse_malicious(&list, malicious)) != 0)
         goto done;
-    if (!usable_out_dir(dir, &why)) {
-        rc = cli_fail(CMD, "--out-dir %s %s", dir, why ? why : "is not usable");
+    if ((rc = cli_out_dir_begin(&out, CMD, "--out-dir", out_dir)) != 0)
         goto done;
-    }
     if ((rc = cli_password(CMD, password_file, true, &password)) != 0)
         goto done;
     identities = calloc(list.count, sizeof *identities);
@@ -513,10 +438,12 @@ int cmd_ceremony_simulate(int argc, char **argv)
     }
     const tkms_party *ref;
     if ((rc = check_outcome(spec, &sim, faults, &ref)) != 0 ||
-        (rc = write_outputs(dir, spec, &sim, faults, password, &params)) != 0)
+        (rc = write_outputs(out.staging, spec, &sim, faults, password, &params)) != 0 ||
+        (rc = cli_out_dir_commit(&out)) != 0)
         goto done;
-    rc = print_result(dir, spec, &sim, faults, ref, json);
+    rc = print_result(out.target, spec, &sim, faults, ref, json);
 done:
+    cli_out_dir_abort(&out);
     tkms_simulation_free(&sim);
     for (size_t i = 0; identities != NULL && i < list.count; i++)
         tkms_identity_wipe(&identities[i]);
@@ -525,6 +452,5 @@ done:
     tkms_ceremony_spec_free(spec);
     party_list_free(&list);
     cli_password_free(password);
-    free(dir);
     return rc;
 }

@@ -45,53 +45,6 @@ static const char *const help =
     "  --password-file F   password of F and of the shares (else $TKMS_PASSWORD)\n"
     "  --kdf, --scrypt-n   as for tkms keygen, for the share keystores\n";
 
-/* True when path is absent or an empty directory. */
-static bool usable_out_dir(const char *path, const char **why)
-{
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        *why = NULL;
-        return errno == ENOENT;
-    }
-    if (!S_ISDIR(st.st_mode)) {
-        *why = "exists and is not a directory";
-        return false;
-    }
-    DIR *d = opendir(path);
-    if (d == NULL) {
-        *why = "cannot be read";
-        return false;
-    }
-    struct dirent *e;
-    bool empty = true;
-    while ((e = readdir(d)) != NULL)
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-            empty = false;
-    closedir(d);
-    *why = "exists and is not empty";
-    return empty;
-}
-
-/* Removes dir and what split wrote in it (files, and owner directories of
- * files). */
-static void remove_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d == NULL)
-        return;
-    struct dirent *e;
-    char path[PATH_MAX];
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (unlink(path) != 0 && errno == EISDIR)
-            remove_tree(path);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
 /* Writes group.json and every share keystore into dir; with owners, share
  * i goes to dir/<owner of i>/. */
 static int write_shares(const char *dir, const tkms_group *group,
@@ -213,12 +166,14 @@ int cmd_split(int argc, char **argv)
         return rc;
     if (threshold > share_count)
         return cli_usage("split", "--threshold %u is larger than --shares %u", threshold, share_count);
-    const char *why;
-    if (!usable_out_dir(out_dir, &why))
-        return cli_fail("split", "--out-dir %s %s", out_dir, why ? why : "is not usable");
+    cli_out_dir out;
+    if ((rc = cli_out_dir_begin(&out, "split", "--out-dir", out_dir)) != 0)
+        return rc;
     if (allocation_path != NULL) {
-        if ((rc = load_allocation(allocation_path, &allocation, &owners)) != 0)
+        if ((rc = load_allocation(allocation_path, &allocation, &owners)) != 0) {
+            cli_out_dir_abort(&out);
             return rc;
+        }
         threshold = allocation->threshold;
         share_count = allocation->total;
     }
@@ -228,7 +183,6 @@ int cmd_split(int argc, char **argv)
     tkms_secret_key sk = {0};
     tkms_share *shares = calloc(share_count, sizeof *shares);
     tkms_group *group = NULL;
-    char tmp[PATH_MAX] = "";
     if (shares == NULL) {
         rc = cli_fail("split", "out of memory");
         goto done;
@@ -245,37 +199,14 @@ int cmd_split(int argc, char **argv)
         rc = cli_fail("split", "splitting failed (randomness or memory)");
         goto done;
     }
-    size_t len = strlen(out_dir);
-    while (len > 1 && out_dir[len - 1] == '/')
-        len--;
-    snprintf(tmp, sizeof tmp, "%.*s.tmp-XXXXXX", (int)len, out_dir);
-    if (mkdtemp(tmp) == NULL) {
-        rc = cli_fail("split", "cannot create a directory next to %s: %s", out_dir, strerror(errno));
-        tmp[0] = '\0';
+    if ((rc = write_shares(out.staging, group, owners, shares, password, &params)) != 0 ||
+        (rc = cli_out_dir_commit(&out)) != 0)
         goto done;
-    }
-    /* mkdtemp made it 0700; the directory holds the public group file too,
-     * so give it the usual mode (the share files themselves are 0600) */
-    mode_t mask = umask(0);
-    umask(mask);
-    if (chmod(tmp, 0777 & ~mask) != 0 ||
-        (rc = write_shares(tmp, group, owners, shares, password, &params)) != 0) {
-        if (rc == 0)
-            rc = cli_fail("split", "cannot set the mode of %s: %s", tmp, strerror(errno));
-        goto done;
-    }
-    if (rename(tmp, out_dir) != 0) {
-        rc = cli_fail("split", "cannot move the shares into %s: %s", out_dir, strerror(errno));
-        goto done;
-    }
-    tmp[0] = '\0';
-    tkms_file_sync_parent(out_dir);
     uint8_t gk[TKMS_PUBLIC_KEY_SIZE];
     tkms_public_key_to_bytes(gk, &group->group_key);
     cli_print_hex(gk, sizeof gk);
 done:
-    if (tmp[0] != '\0')
-        remove_tree(tmp);
+    cli_out_dir_abort(&out);
     if (shares != NULL)
         tkms_wipe(shares, share_count * sizeof *shares);
     free(shares);
