@@ -12,17 +12,6 @@
 #include "tkms/file.h"
 #include "tkms/hex.h"
 
-int ceremony_path(const char *cmd, char path[PATH_MAX], const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(path, PATH_MAX, fmt, ap);
-    va_end(ap);
-    if (n < 0 || n >= PATH_MAX)
-        return cli_fail(cmd, "path too long (%.60s…)", path);
-    return CLI_EXIT_OK;
-}
-
 int ceremony_check_names(const char *cmd, const tkms_ceremony_spec *spec)
 {
     for (size_t i = 0; i < spec->party_count; i++) {

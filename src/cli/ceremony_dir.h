@@ -38,9 +38,6 @@
 /* Longest file name of a message, manifest or read record. */
 #define CEREMONY_NAME_MAX (2 * TKMS_OWNER_ID_MAX_SIZE + 32)
 
-/* path = printf(fmt, …); fails (printing why) when it does not fit. */
-int ceremony_path(const char *cmd, char path[PATH_MAX], const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 /* Reads and checks a SPEC.json, including that its party ids give
  * unambiguous file names. Prints the error itself. */

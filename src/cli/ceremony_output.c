@@ -37,21 +37,6 @@
 static const char *const transcript_consensus[] = {"ceremony_id", "spec_hash", "transcript",
                                                    "keys", NULL};
 
-/* path = dir "/" fmt…; fails (printing why) if it does not fit. */
-static int join(const char *cmd, char path[PATH_MAX], const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int join(const char *cmd, char path[PATH_MAX], const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(path, PATH_MAX, fmt, ap);
-    va_end(ap);
-    if (n < 0 || n >= PATH_MAX)
-        return cli_fail(cmd, "output path too long (%.40s…)", path);
-    return CLI_EXIT_OK;
-}
-
 /* Creates directory `path` with `mode` (before umask) unless it exists. */
 static int ensure_dir(const char *cmd, const char *path, mode_t mode)
 {
@@ -173,27 +158,13 @@ static int write_owner_shares(const char *cmd, const char *key_dir, const char *
                               const char *password, const tkms_kdf_params *params)
 {
     char path[PATH_MAX];
-    int rc = join(cmd, path, "%s/%s", key_dir, owner);
+    int rc = cli_path(cmd, path, "%s/%s", key_dir, owner);
     if (rc == 0)
         rc = ensure_dir(cmd, path, 0700);
     for (size_t i = 0; rc == 0 && i < count; i++) {
-        tkms_share_info info = {
-            .index = shares[i].index,
-            .threshold = group->threshold,
-            .share_count = group->share_count,
-            .group_key = group->group_key,
-            .commitments = group->commitments,
-        };
-        snprintf(info.owner, sizeof info.owner, "%s", owner);
-        char *json;
-        tkms_err err;
-        if (tkms_keystore_encrypt(&json, &shares[i].key, password, params, &info, NULL,
-                                  tkms_rng_system(), &err) != TKMS_OK)
-            return cli_fail(cmd, "share %u: %s", shares[i].index, err.message);
-        rc = join(cmd, path, "%s/%s/share-%u.json", key_dir, owner, shares[i].index);
+        rc = cli_path(cmd, path, "%s/%s/share-%u.json", key_dir, owner, shares[i].index);
         if (rc == 0)
-            rc = cli_write_new_file(cmd, path, json, true);
-        free(json);
+            rc = cli_write_share_keystore(cmd, path, group, &shares[i], owner, password, params);
     }
     return rc;
 }
@@ -206,7 +177,7 @@ int cli_ceremony_write_party(const char *cmd, const char *dir,
         return cli_fail(cmd, "party has not finished the ceremony: nothing to write");
     const char *owner = spec->parties[tkms_party_number(party) - 1].id;
     char keys_dir[PATH_MAX], key_dir[PATH_MAX], path[PATH_MAX];
-    int rc = join(cmd, keys_dir, "%s/keys", dir);
+    int rc = cli_path(cmd, keys_dir, "%s/keys", dir);
     if (rc == 0)
         rc = ensure_dir(cmd, keys_dir, 0777);
     for (uint32_t m = 0; rc == 0 && m < spec->keys; m++) {
@@ -214,9 +185,9 @@ int cli_ceremony_write_party(const char *cmd, const char *dir,
         char *json = NULL;
         if (group == NULL)
             return cli_fail(cmd, "key %u: cannot compute the group (out of memory)", m);
-        if ((rc = join(cmd, key_dir, "%s/%u", keys_dir, m)) != 0 ||
+        if ((rc = cli_path(cmd, key_dir, "%s/%u", keys_dir, m)) != 0 ||
             (rc = ensure_dir(cmd, key_dir, 0777)) != 0 ||
-            (rc = join(cmd, path, "%s/group.json", key_dir)) != 0)
+            (rc = cli_path(cmd, path, "%s/group.json", key_dir)) != 0)
             break;
         if (tkms_group_file_format(&json, group, spec->owners) != TKMS_OK)
             return cli_fail(cmd, "key %u: cannot format the group file (out of memory)", m);
@@ -232,7 +203,7 @@ int cli_ceremony_write_party(const char *cmd, const char *dir,
     char *transcript = format_transcript(spec, party);
     if (transcript == NULL)
         return cli_fail(cmd, "cannot format the transcript (out of memory)");
-    rc = join(cmd, path, "%s/transcript.json", dir);
+    rc = cli_path(cmd, path, "%s/transcript.json", dir);
     if (rc == 0)
         rc = write_shared(cmd, path, transcript, TRANSCRIPT_MAX_SIZE, transcript_consensus);
     free(transcript);

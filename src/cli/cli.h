@@ -116,6 +116,17 @@ void cli_out_dir_abort(cli_out_dir *dir);
 /* Removes a directory and what is in it (files, and directories of files). */
 void cli_remove_tree(const char *dir);
 
+/* path = printf(fmt, …) into PATH_MAX bytes; fails (printing why) when it
+ * does not fit. */
+int cli_path(const char *cmd, char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Encrypts share `share` of `group` (owner "" for none) as a share
+ * keystore and writes it to `path`, a new file of mode 0600. */
+int cli_write_share_keystore(const char *cmd, const char *path, const tkms_group *group,
+                             const tkms_share *share, const char *owner,
+                             const char *password, const tkms_kdf_params *params);
+
 /* Prints a 0x-hex line to stdout. */
 void cli_print_hex(const uint8_t *bytes, size_t len);
 

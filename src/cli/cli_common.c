@@ -4,6 +4,7 @@
  * group files with clear errors.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -209,6 +210,40 @@ int cli_write_new_file(const char *cmd, const char *path, const char *text,
     if (st != TKMS_OK)
         return cli_fail(cmd, "%s", err.message);
     return CLI_EXIT_OK;
+}
+
+int cli_path(const char *cmd, char *path, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(path, PATH_MAX, fmt, ap);
+    va_end(ap);
+    if (n < 0 || n >= PATH_MAX)
+        return cli_fail(cmd, "path too long (%.60s…)", path);
+    return CLI_EXIT_OK;
+}
+
+int cli_write_share_keystore(const char *cmd, const char *path, const tkms_group *group,
+                             const tkms_share *share, const char *owner,
+                             const char *password, const tkms_kdf_params *params)
+{
+    tkms_share_info info = {
+        .index = share->index,
+        .threshold = group->threshold,
+        .share_count = group->share_count,
+        .group_key = group->group_key,
+        .commitments = group->commitments,
+    };
+    snprintf(info.owner, sizeof info.owner, "%s", owner);
+    char *json;
+    tkms_err err;
+    if (tkms_keystore_encrypt(&json, &share->key, password, params, &info, NULL,
+                              tkms_rng_system(), &err) != TKMS_OK)
+        return cli_fail(cmd, "share %u: %s", share->index, err.message);
+    int rc = cli_write_new_file(cmd, path, json, true);
+    tkms_wipe(json, strlen(json));
+    free(json);
+    return rc;
 }
 
 void cli_print_hex(const uint8_t *bytes, size_t len)

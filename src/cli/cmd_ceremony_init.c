@@ -44,18 +44,18 @@ static int populate(const char *dir, const char *spec_text)
 {
     char path[PATH_MAX];
     int rc;
-    if ((rc = ceremony_path(INIT, path, "%s/" CEREMONY_SPEC_FILE, dir)) != 0 ||
+    if ((rc = cli_path(INIT, path, "%s/" CEREMONY_SPEC_FILE, dir)) != 0 ||
         (rc = cli_write_new_file(INIT, path, spec_text, false)) != 0 ||
-        (rc = ceremony_path(INIT, path, "%s/" CEREMONY_OUT_DIR, dir)) != 0)
+        (rc = cli_path(INIT, path, "%s/" CEREMONY_OUT_DIR, dir)) != 0)
         return rc;
     if (mkdir(path, 0777) != 0)
         return cli_fail(INIT, "cannot create %s: %s", path, strerror(errno));
-    if ((rc = ceremony_path(INIT, path, "%s/" CEREMONY_MESSAGES_DIR, dir)) != 0)
+    if ((rc = cli_path(INIT, path, "%s/" CEREMONY_MESSAGES_DIR, dir)) != 0)
         return rc;
     if (mkdir(path, 0777) != 0)
         return cli_fail(INIT, "cannot create %s: %s", path, strerror(errno));
     for (int r = 1; r <= CEREMONY_ROUNDS; r++) {
-        if ((rc = ceremony_path(INIT, path, "%s/" CEREMONY_MESSAGES_DIR "/round-%d", dir, r)) != 0)
+        if ((rc = cli_path(INIT, path, "%s/" CEREMONY_MESSAGES_DIR "/round-%d", dir, r)) != 0)
             return rc;
         if (mkdir(path, 0777) != 0)
             return cli_fail(INIT, "cannot create %s: %s", path, strerror(errno));

@@ -132,7 +132,7 @@ typedef struct {
 /* path = D/messages/round-<r>/<name> */
 static int round_path(const step *s, char path[PATH_MAX], uint32_t round, const char *name)
 {
-    return ceremony_path(CMD, path, "%s/" CEREMONY_MESSAGES_DIR "/round-%u/%s", s->dir, round,
+    return cli_path(CMD, path, "%s/" CEREMONY_MESSAGES_DIR "/round-%u/%s", s->dir, round,
                          name);
 }
 
@@ -272,7 +272,7 @@ static int round_complete(const step *s, uint32_t round, bool *complete, char *w
 static int gather(const step *s, uint32_t round, name_list *names)
 {
     char path[PATH_MAX];
-    int rc = ceremony_path(CMD, path, "%s/" CEREMONY_MESSAGES_DIR "/round-%u", s->dir, round);
+    int rc = cli_path(CMD, path, "%s/" CEREMONY_MESSAGES_DIR "/round-%u", s->dir, round);
     if (rc != 0)
         return rc;
     DIR *d = opendir(path);
@@ -566,7 +566,7 @@ static int load_old_shares(const char *dir, const tkms_ceremony_spec *spec, cons
         uint32_t index = owner->first_index + i;
         char path[PATH_MAX];
         tkms_keystore *ks = NULL;
-        if ((rc = ceremony_path(CMD, path, "%s/share-%u.json", dir, index)) != 0 ||
+        if ((rc = cli_path(CMD, path, "%s/share-%u.json", dir, index)) != 0 ||
             (rc = cli_load_keystore(CMD, path, &ks)) != 0)
             break;
         const tkms_share_info *info = tkms_keystore_share_info(ks);
@@ -677,7 +677,7 @@ int cmd_ceremony_step(int argc, char **argv)
     memset(&rng, 0, sizeof rng);
     step s = {.dir = dir, .close_round = close_flag};
     char path[PATH_MAX], default_out[PATH_MAX];
-    if ((rc = ceremony_path(CMD, path, "%s/" CEREMONY_SPEC_FILE, dir)) != 0 ||
+    if ((rc = cli_path(CMD, path, "%s/" CEREMONY_SPEC_FILE, dir)) != 0 ||
         (rc = ceremony_load_spec(CMD, path, &spec)) != 0)
         goto done;
     s.spec = spec;
@@ -687,7 +687,7 @@ int cmd_ceremony_step(int argc, char **argv)
     }
     s.my_id = spec->parties[s.me - 1].id;
     if (out_dir == NULL) {
-        if ((rc = ceremony_path(CMD, default_out, "%s/" CEREMONY_OUT_DIR, dir)) != 0)
+        if ((rc = cli_path(CMD, default_out, "%s/" CEREMONY_OUT_DIR, dir)) != 0)
             goto done;
         out_dir = default_out;
     }

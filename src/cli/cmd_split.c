@@ -67,24 +67,13 @@ static int write_shares(const char *dir, const tkms_group *group,
     }
     for (uint32_t i = 0; rc == 0 && i < group->share_count; i++) {
         const tkms_owner *owner = owners ? tkms_owner_of(owners, shares[i].index) : NULL;
-        tkms_share_info info = {
-            .index = shares[i].index,
-            .threshold = group->threshold,
-            .share_count = group->share_count,
-            .group_key = group->group_key,
-            .commitments = group->commitments,
-        };
-        snprintf(info.owner, sizeof info.owner, "%s", owner ? owner->id : "");
-        tkms_err err;
-        if (tkms_keystore_encrypt(&json, &shares[i].key, password, params, &info, NULL,
-                                  tkms_rng_system(), &err) != TKMS_OK)
-            return cli_fail("split", "share %u: %s", shares[i].index, err.message);
         if (owner != NULL)
-            snprintf(path, sizeof path, "%s/%s/share-%u.json", dir, owner->id, shares[i].index);
+            rc = cli_path("split", path, "%s/%s/share-%u.json", dir, owner->id, shares[i].index);
         else
-            snprintf(path, sizeof path, "%s/share-%u.json", dir, shares[i].index);
-        rc = cli_write_new_file("split", path, json, true);
-        free(json);
+            rc = cli_path("split", path, "%s/share-%u.json", dir, shares[i].index);
+        if (rc == 0)
+            rc = cli_write_share_keystore("split", path, group, &shares[i], owner ? owner->id : "",
+                                          password, params);
     }
     return rc;
 }
