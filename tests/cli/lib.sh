@@ -114,6 +114,13 @@ negate_point() {
     printf '0x%02x%s\n' $((16#${h:0:2} ^ 0x20)) "${h:2}"
 }
 
+# flip_byte FILE OFFSET — changes the byte at OFFSET (xor 0x01), so the
+# file is always altered (overwriting with a fixed byte may change nothing).
+flip_byte() {
+    node -e 'const fs = require("fs"), f = process.argv[1], at = Number(process.argv[2]);
+             const b = fs.readFileSync(f); b[at] ^= 0x01; fs.writeFileSync(f, b);' "$1" "$2"
+}
+
 # sha FILE — the SHA-256 of FILE (to show a file was left untouched).
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 

@@ -175,14 +175,19 @@ assert_eq "after done: the results are not rewritten" "$SHA_SHARE" "$(sha D/out/
 
 # a read record is signed: altering it stops the party
 cp D/messages/round-2/p3.read saved.read
-sed -i '2s/^./0/;2s/^0\(.\)/1\1/' D/messages/round-2/p3.read
+# flip the first character of line 2 to a different one, always
+node -e 'const fs = require("fs"), f = process.argv[1];
+         const lines = fs.readFileSync(f, "utf8").split("\n");
+         lines[1] = (lines[1][0] === "0" ? "1" : "0") + lines[1].slice(1);
+         fs.writeFileSync(f, lines.join("\n"));' D/messages/round-2/p3.read
+assert_ne "the read record really changed" "$(sha saved.read)" "$(sha D/messages/round-2/p3.read)"
 expect_error "an altered read record is caught" 1 "ceremony step" "p3.read" \
     "$TKMS" ceremony step --dir D --party p3 --identity p3.id "${FAST[@]}"
 cp saved.read D/messages/round-2/p3.read
 
 # a message file altered after it was read
 cp D/messages/round-1/p2-all-1.msg saved.msg
-printf 'X' | dd of=D/messages/round-1/p2-all-1.msg bs=1 seek=100 conv=notrunc status=none
+flip_byte D/messages/round-1/p2-all-1.msg 100
 expect_error "a message altered after it was read" 1 "ceremony step" "changed after p1 read it" \
     "$TKMS" ceremony step --dir D --party p1 --identity p1.id "${FAST[@]}"
 cp saved.msg D/messages/round-1/p2-all-1.msg
@@ -191,7 +196,7 @@ cp saved.msg D/messages/round-1/p2-all-1.msg
 "$TKMS" ceremony spec --parties "$LIST" --threshold 2 --out c.json >/dev/null
 "$TKMS" ceremony init --spec c.json --out-dir C >/dev/null
 step C p2
-printf 'X' | dd of=C/messages/round-1/p2-p1-1.msg bs=1 seek=100 conv=notrunc status=none
+flip_byte C/messages/round-1/p2-p1-1.msg 100
 round_robin C
 assert_contains "corrupted share: the refusal names the file" \
     "tkms ceremony step: refused messages/round-1/p2-p1-1.msg: " "$ERRS"
@@ -205,7 +210,7 @@ assert_eq "corrupted share: nobody disqualified" 2 "$(wc -l <<<"${DONE[p1]}")"
 "$TKMS" ceremony spec --parties "$LIST" --threshold 2 --out e.json >/dev/null
 "$TKMS" ceremony init --spec e.json --out-dir E >/dev/null
 step E p2
-printf 'X' | dd of=E/messages/round-1/p2-all-1.msg bs=1 seek=100 conv=notrunc status=none
+flip_byte E/messages/round-1/p2-all-1.msg 100
 expect_error "corrupted broadcast: its sender refuses to go on" 1 "ceremony step" \
     "E/messages/round-1/p2-all-1.msg exists and differs" \
     "$TKMS" ceremony step --dir E --party p2 --identity p2.id "${FAST[@]}"
