@@ -30,6 +30,8 @@ typedef enum {
     TKMS_ERR_NO_MEMORY,          /* allocation failed                         */
     TKMS_ERR_RNG,                /* the randomness source failed              */
     TKMS_ERR_NOT_FOUND,          /* nothing satisfies the request             */
+    TKMS_ERR_REFUSED,            /* refused by slashing protection: slashable */
+    TKMS_ERR_WRONG_GENESIS,      /* another chain's genesis validators root   */
 } tkms_status;
 
 /* Error detail. `message` is always NUL-terminated. */

@@ -42,6 +42,7 @@ int cmd_bench(int argc, char **argv);
 int cmd_allocate(int argc, char **argv);
 int cmd_ceremony(int argc, char **argv);
 int cmd_identity(int argc, char **argv);
+int cmd_slashing(int argc, char **argv);
 
 /* Largest message accepted by sign/verify/combine, in bytes. */
 #define CLI_MESSAGE_MAX_SIZE (1024u * 1024u)

@@ -21,6 +21,7 @@ static const cli_command commands[] = {
     {"verify", "verify a signature, an aggregate or a fast aggregate", cmd_verify},
     {"identity", "make a party's identity key file (ceremony messages, sealed shares)", cmd_identity},
     {"ceremony", "distributed key generation and resharing (init, step, simulate)", cmd_ceremony},
+    {"slashing", "EIP-3076 slashing protection: import, export, check", cmd_slashing},
     {"bench", "measure threshold signing (and `bench dkg`) against plain blst sign", cmd_bench},
 };
 

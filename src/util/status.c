@@ -28,6 +28,8 @@ const char *tkms_status_string(tkms_status status)
     case TKMS_ERR_NO_MEMORY: return "out of memory";
     case TKMS_ERR_RNG: return "randomness source failed";
     case TKMS_ERR_NOT_FOUND: return "not found";
+    case TKMS_ERR_REFUSED: return "refused by slashing protection";
+    case TKMS_ERR_WRONG_GENESIS: return "wrong genesis validators root";
     }
     return "unknown error";
 }

@@ -1,0 +1,155 @@
+/*
+ * tkms/slashing.h — slashing protection (EIP-3076): the signing history of
+ * validator keys, kept in an SQLite database, checked and extended before
+ * anything is signed. The server and the CLI both go through these calls;
+ * there is no other code path that decides whether a block or an
+ * attestation may be signed.
+ *
+ * Strategy: complete (full history). Every block and attestation ever
+ * signed or imported is kept, never pruned, and a new one is refused when
+ *   - block: a block at the same slot is recorded (unless both signing
+ *     roots are known and equal: re-signing the same block is allowed), or
+ *     the slot is below the lowest recorded slot of the key;
+ *   - attestation: source > target; an attestation with the same target is
+ *     recorded (unless it has the same source and both signing roots are
+ *     known and equal); it surrounds a recorded one (source < s', target >
+ *     t') or is surrounded by one (source > s', target < t'); its source is
+ *     below the lowest recorded source, or its target is not above the
+ *     lowest recorded target (EIP-3076's lower bounds, which make imported
+ *     history that may be incomplete safe).
+ * A missing signing root (NULL, or absent in an interchange) is "unknown":
+ * it never equals anything.
+ *
+ * Durability: a check and the record it makes are one SQLite transaction
+ * (BEGIN IMMEDIATE … COMMIT) on a database in WAL mode with
+ * synchronous=FULL, and TKMS_OK is returned only after the COMMIT
+ * succeeded. So a caller that signs only on TKMS_OK never holds a
+ * signature whose record a crash could lose. Every failure other than
+ * TKMS_OK means: do not sign.
+ *
+ * A database belongs to one chain: it is bound to a genesis validators
+ * root on first use (open with a root, or the first import) and refuses
+ * any other with TKMS_ERR_WRONG_GENESIS.
+ *
+ * A handle is for one thread at a time; open one handle per thread or
+ * process (several handles, also from other processes, may share a file:
+ * each transaction waits up to TKMS_SLASHING_BUSY_TIMEOUT_MS for the lock).
+ */
+#ifndef TKMS_SLASHING_H
+#define TKMS_SLASHING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tkms/bls.h"
+#include "tkms/status.h"
+
+#define TKMS_ROOT_SIZE 32                     /* signing and genesis roots   */
+#define TKMS_SLASHING_MAX_EPOCH INT64_MAX     /* largest slot / epoch stored */
+#define TKMS_SLASHING_BUSY_TIMEOUT_MS 10000
+#define TKMS_SLASHING_INTERCHANGE_MAX_SIZE (64u * 1024u * 1024u)
+#define TKMS_SLASHING_SCHEMA_VERSION 1
+
+typedef struct tkms_slashing_db tkms_slashing_db;
+
+/*
+ * Opens (creating if needed) the database at `path` (":memory:" gives a
+ * private in-memory one, for tests), sets WAL mode, synchronous=FULL and
+ * the busy timeout, and creates or checks the schema (a database with
+ * another schema version is TKMS_ERR_UNSUPPORTED).
+ *
+ * With `genesis_root`, binds an unbound database to it, or checks a bound
+ * one: a different root is TKMS_ERR_WRONG_GENESIS ("database is bound to
+ * genesis validators root 0x…, not 0x…"). With NULL the database stays as
+ * it is; an unbound one can then only be bound by an import.
+ *
+ * Returns TKMS_OK, TKMS_ERR_IO (could not open, create or write),
+ * TKMS_ERR_WRONG_GENESIS, TKMS_ERR_UNSUPPORTED or TKMS_ERR_NO_MEMORY.
+ */
+tkms_status tkms_slashing_open(tkms_slashing_db **out, const char *path,
+                               const uint8_t genesis_root[TKMS_ROOT_SIZE],
+                               tkms_err *err);
+
+/* Closes the handle (NULL is fine). Every returned TKMS_OK is already
+ * durable; closing adds nothing to that. */
+void tkms_slashing_close(tkms_slashing_db *db);
+
+/* Copies the bound genesis validators root; TKMS_ERR_NOT_FOUND when the
+ * database is not bound yet. */
+tkms_status tkms_slashing_genesis_root(const tkms_slashing_db *db,
+                                       uint8_t out[TKMS_ROOT_SIZE]);
+
+/*
+ * Decides whether `pubkey` may sign a block at `slot` with `signing_root`
+ * (NULL: unknown) and, when it may, records it durably first.
+ *
+ * Returns:
+ *   TKMS_OK                  allowed, and recorded (or re-signing the same
+ *                            recorded block): the caller may sign;
+ *   TKMS_ERR_REFUSED         slashable or below the lower bound; err says
+ *                            why ("double block proposal at slot 12");
+ *   TKMS_ERR_IO              the record could not be written (disk full,
+ *                            read-only, locked too long): do NOT sign;
+ *   TKMS_ERR_INVALID_ARGUMENT slot > TKMS_SLASHING_MAX_EPOCH, or the
+ *                            database has no genesis validators root.
+ */
+tkms_status tkms_slashing_check_block(tkms_slashing_db *db,
+                                      const uint8_t pubkey[TKMS_PUBLIC_KEY_SIZE],
+                                      uint64_t slot,
+                                      const uint8_t signing_root[TKMS_ROOT_SIZE],
+                                      tkms_err *err);
+
+/* The same for an attestation from `source` to `target` epoch; refusals
+ * read "double vote for target epoch 5 (already signed 3->5)", "surrounds
+ * the attestation 3->4", "is surrounded by the attestation 1->9", … */
+tkms_status tkms_slashing_check_attestation(tkms_slashing_db *db,
+                                            const uint8_t pubkey[TKMS_PUBLIC_KEY_SIZE],
+                                            uint64_t source, uint64_t target,
+                                            const uint8_t signing_root[TKMS_ROOT_SIZE],
+                                            tkms_err *err);
+
+/*
+ * Imports an EIP-3076 interchange (format version "5") of `len` bytes
+ * (at most TKMS_SLASHING_INTERCHANGE_MAX_SIZE), all or nothing, in one
+ * transaction. metadata.genesis_validators_root must equal the database's
+ * (TKMS_ERR_WRONG_GENESIS) or binds an unbound database. Every pubkey must
+ * be a valid public key, every slot and epoch a decimal string up to
+ * TKMS_SLASHING_MAX_EPOCH, every signing_root 32 bytes of hex.
+ *
+ * Records are added to the history as they are, slashable ones included
+ * (they only make later checks stricter). A record that is already there
+ * with a different or unknown signing root keeps an unknown root. A key
+ * deleted with tkms_slashing_delete_key is in use again once imported.
+ *
+ * Returns TKMS_OK, TKMS_ERR_BAD_FORMAT / TKMS_ERR_BAD_ENCODING /
+ * TKMS_ERR_NOT_ON_CURVE / … (naming the entry: "interchange:
+ * data[2].signed_blocks[0].slot must be a decimal string"),
+ * TKMS_ERR_UNSUPPORTED (another format version), TKMS_ERR_WRONG_GENESIS,
+ * TKMS_ERR_IO or TKMS_ERR_NO_MEMORY. On any failure nothing was imported.
+ */
+tkms_status tkms_slashing_import(tkms_slashing_db *db, const char *json,
+                                 size_t len, tkms_err *err);
+
+/*
+ * Writes the history as an EIP-3076 v5 interchange (a NUL-terminated,
+ * malloc'ed JSON document in *json; free with free()). With `pubkeys`
+ * (count keys) only those keys, each listed even when it has no history;
+ * with NULL every key the database knows. Needs a bound database
+ * (TKMS_ERR_NOT_FOUND otherwise).
+ */
+tkms_status tkms_slashing_export(tkms_slashing_db *db, char **json,
+                                 const uint8_t (*pubkeys)[TKMS_PUBLIC_KEY_SIZE],
+                                 size_t count, tkms_err *err);
+
+/*
+ * Deletes `pubkey` from use and returns its interchange (as
+ * tkms_slashing_export for that key), in one transaction. Its history is
+ * kept, so a key that comes back can never sign against it; until an
+ * interchange naming the key is imported again, every check for it is
+ * TKMS_ERR_REFUSED ("key was deleted").
+ */
+tkms_status tkms_slashing_delete_key(tkms_slashing_db *db,
+                                     const uint8_t pubkey[TKMS_PUBLIC_KEY_SIZE],
+                                     char **json, tkms_err *err);
+
+#endif /* TKMS_SLASHING_H */
