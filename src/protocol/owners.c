@@ -108,7 +108,7 @@ const tkms_owner *tkms_owner_of(const tkms_owner_map *map, uint32_t index)
 
 const tkms_owner *tkms_owner_find(const tkms_owner_map *map, const char *id)
 {
-    tkms_owner key;
+    tkms_owner key = {0};
     if (strlen(id) > TKMS_OWNER_ID_MAX_SIZE)
         return NULL;
     strcpy(key.id, id);
