@@ -43,6 +43,8 @@ int cmd_allocate(int argc, char **argv);
 int cmd_ceremony(int argc, char **argv);
 int cmd_identity(int argc, char **argv);
 int cmd_slashing(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
+int cmd_certs(int argc, char **argv);
 
 /* Largest message accepted by sign/verify/combine, in bytes. */
 #define CLI_MESSAGE_MAX_SIZE (1024u * 1024u)

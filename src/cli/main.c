@@ -22,6 +22,8 @@ static const cli_command commands[] = {
     {"identity", "make a party's identity key file (ceremony messages, sealed shares)", cmd_identity},
     {"ceremony", "distributed key generation and resharing (init, step, simulate)", cmd_ceremony},
     {"slashing", "EIP-3076 slashing protection: import, export, check", cmd_slashing},
+    {"audit", "check the hash-chained audit log", cmd_audit},
+    {"certs", "create a CA and server and client certificates (mutual TLS)", cmd_certs},
     {"bench", "measure threshold signing (and `bench dkg`) against plain blst sign", cmd_bench},
 };
 
