@@ -1,0 +1,597 @@
+/*
+ * signer.c — the signing core of a threshold server: checks a structured
+ * sign request, records it (slashing protection, audit log) and only then
+ * returns this server's partial signatures, in a response signed with the
+ * server's identity key. The contract is in signer.h.
+ */
+#include "signer.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "tkms/bls.h"
+#include "tkms/combine.h"
+#include "tkms/hex.h"
+#include "tkms/secmem.h"
+
+/* One share held, with the group key it belongs to. Kept sorted by
+ * (group key bytes, index), so a key's shares are adjacent and ascending. */
+typedef struct {
+    uint8_t group_key[TKMS_PUBLIC_KEY_SIZE];
+    tkms_share share;                                /* secret */
+} held_share;
+
+struct tkms_signer {
+    tkms_identity identity;                          /* secret */
+    tkms_eth2_chain chain;
+    tkms_slashing_db *slashing;                      /* borrowed */
+    tkms_audit *audit;                               /* borrowed */
+    held_share *shares;
+    size_t share_count, share_capacity;
+};
+
+static const size_t CONTEXT_SIZE = sizeof TKMS_SIGNER_RESPONSE_CONTEXT; /* with NUL */
+
+/* ---- shares ------------------------------------------------------------- */
+
+static int held_compare(const uint8_t group_key[TKMS_PUBLIC_KEY_SIZE], uint32_t index,
+                        const held_share *held)
+{
+    int c = memcmp(group_key, held->group_key, TKMS_PUBLIC_KEY_SIZE);
+    if (c != 0)
+        return c;
+    return index < held->share.index ? -1 : index > held->share.index ? 1 : 0;
+}
+
+/* The first held share of group_key (*count of them, adjacent), or NULL. */
+static const held_share *find_shares(const tkms_signer *signer,
+                                     const uint8_t group_key[TKMS_PUBLIC_KEY_SIZE],
+                                     size_t *count)
+{
+    *count = 0;
+    for (size_t i = 0; i < signer->share_count; i++) {
+        if (memcmp(signer->shares[i].group_key, group_key, TKMS_PUBLIC_KEY_SIZE) != 0)
+            continue;
+        size_t n = 1;
+        while (i + n < signer->share_count &&
+               memcmp(signer->shares[i + n].group_key, group_key, TKMS_PUBLIC_KEY_SIZE) == 0)
+            n++;
+        *count = n;
+        return &signer->shares[i];
+    }
+    return NULL;
+}
+
+size_t tkms_signer_share_count(const tkms_signer *signer,
+                               const uint8_t group_key[TKMS_PUBLIC_KEY_SIZE])
+{
+    size_t count = 0;
+    if (signer != NULL && group_key != NULL)
+        find_shares(signer, group_key, &count);
+    return count;
+}
+
+tkms_status tkms_signer_add_share(tkms_signer *signer, const tkms_share_info *info,
+                                  const tkms_share *share, tkms_err *err)
+{
+    if (signer == NULL || info == NULL || share == NULL || info->commitments == NULL)
+        return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT, "signer: missing argument");
+    if (share->index != info->index || share->index == 0 ||
+        share->index > info->share_count)
+        return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT,
+                         "signer: share index %u does not match its description (%u of %u)",
+                         share->index, info->index, info->share_count);
+
+    tkms_public_key expected, actual;
+    tkms_status st = tkms_share_public_key(&expected, info->commitments, info->threshold,
+                                           share->index);
+    if (st != TKMS_OK)
+        return tkms_fail(err, st, "signer: no share public key for index %u", share->index);
+    tkms_public_key_from_secret(&actual, &share->key);
+    if (!tkms_public_key_equal(&expected, &actual))
+        return tkms_fail(err, TKMS_ERR_VERIFY_FAILED,
+                         "signer: share %u does not match the key's commitments",
+                         share->index);
+
+    uint8_t group_key[TKMS_PUBLIC_KEY_SIZE];
+    tkms_public_key_to_bytes(group_key, &info->group_key);
+
+    size_t at = 0;
+    while (at < signer->share_count) {
+        int c = held_compare(group_key, share->index, &signer->shares[at]);
+        if (c == 0)
+            return tkms_fail(err, TKMS_ERR_DUPLICATE_INDEX,
+                             "signer: share %u of this key is held already", share->index);
+        if (c < 0)
+            break;
+        at++;
+    }
+
+    if (signer->share_count == signer->share_capacity) {
+        /* Grow by copying into fresh memory, so no share is left behind
+         * unwiped in a block realloc would have freed. */
+        size_t capacity = signer->share_capacity ? 2 * signer->share_capacity : 8;
+        held_share *grown = calloc(capacity, sizeof *grown);
+        if (grown == NULL)
+            return tkms_fail(err, TKMS_ERR_NO_MEMORY, "signer: out of memory");
+        if (signer->share_count > 0)
+            memcpy(grown, signer->shares, signer->share_count * sizeof *grown);
+        tkms_wipe(signer->shares, signer->share_capacity * sizeof *signer->shares);
+        free(signer->shares);
+        signer->shares = grown;
+        signer->share_capacity = capacity;
+    }
+    memmove(&signer->shares[at + 1], &signer->shares[at],
+            (signer->share_count - at) * sizeof *signer->shares);
+    memcpy(signer->shares[at].group_key, group_key, TKMS_PUBLIC_KEY_SIZE);
+    signer->shares[at].share = *share;
+    signer->share_count++;
+    return TKMS_OK;
+}
+
+/* ---- life cycle ----------------------------------------------------------- */
+
+tkms_status tkms_signer_new(tkms_signer **out, const tkms_identity *identity,
+                            const tkms_eth2_chain *chain, tkms_slashing_db *slashing,
+                            tkms_audit *audit, tkms_err *err)
+{
+    if (out != NULL)
+        *out = NULL;
+    if (out == NULL || identity == NULL || chain == NULL || slashing == NULL || audit == NULL)
+        return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT, "signer: missing argument");
+    tkms_signer *signer = calloc(1, sizeof *signer);
+    if (signer == NULL)
+        return tkms_fail(err, TKMS_ERR_NO_MEMORY, "signer: out of memory");
+    signer->identity = *identity;
+    signer->chain = *chain;
+    signer->slashing = slashing;
+    signer->audit = audit;
+    *out = signer;
+    return TKMS_OK;
+}
+
+void tkms_signer_free(tkms_signer *signer)
+{
+    if (signer == NULL)
+        return;
+    for (size_t i = 0; i < signer->share_count; i++)
+        tkms_share_wipe(&signer->shares[i].share);
+    tkms_wipe(signer->shares, signer->share_capacity * sizeof *signer->shares);
+    free(signer->shares);
+    tkms_identity_wipe(&signer->identity);
+    tkms_wipe(signer, sizeof *signer);
+    free(signer);
+}
+
+void tkms_signer_result_free(tkms_signer_result *result)
+{
+    if (result == NULL)
+        return;
+    free(result->body);
+    memset(result, 0, sizeof *result);
+}
+
+/* ---- canonical bytes -------------------------------------------------------- */
+
+/* Room for the canonical text of `count` partials plus the signature
+ * member that turns it into the response (and a NUL). */
+static size_t response_max_size(const char *type, size_t count)
+{
+    return 128 + strlen(type) + TKMS_HEX_SIZE(TKMS_IDENTITY_PUBLIC_SIZE) +
+           TKMS_HEX_SIZE(TKMS_PUBLIC_KEY_SIZE) + TKMS_HEX_SIZE(TKMS_ROOT_SIZE) +
+           count * (40 + TKMS_HEX_SIZE(TKMS_SIGNATURE_SIZE)) +
+           TKMS_HEX_SIZE(TKMS_IDENTITY_SIGNATURE_SIZE);
+}
+
+typedef struct {
+    char *text;
+    size_t len, capacity;
+    bool overflow;
+} text_buffer;
+
+static void put_text(text_buffer *b, const char *s)
+{
+    size_t n = strlen(s);
+    if (b->overflow || b->len + n + 1 > b->capacity) {
+        b->overflow = true;
+        return;
+    }
+    memcpy(b->text + b->len, s, n + 1);
+    b->len += n;
+}
+
+static void put_hex(text_buffer *b, const uint8_t *bytes, size_t len)
+{
+    char hex[TKMS_HEX_SIZE(TKMS_SIGNATURE_SIZE)];   /* the longest value */
+    tkms_hex_encode(hex, bytes, len);
+    put_text(b, "\"");
+    put_text(b, hex);
+    put_text(b, "\"");
+}
+
+/* Appends the canonical bytes (signer.h) to b. */
+static void put_canonical(text_buffer *b, const uint8_t server[TKMS_IDENTITY_PUBLIC_SIZE],
+                          const uint8_t group_key[TKMS_PUBLIC_KEY_SIZE], const char *type,
+                          const uint8_t signing_root[TKMS_ROOT_SIZE],
+                          const tkms_partial *partials, size_t count)
+{
+    put_text(b, "{\"server\":");
+    put_hex(b, server, TKMS_IDENTITY_PUBLIC_SIZE);
+    put_text(b, ",\"group_public_key\":");
+    put_hex(b, group_key, TKMS_PUBLIC_KEY_SIZE);
+    put_text(b, ",\"type\":\"");
+    put_text(b, type);                        /* a known type name: no escaping */
+    put_text(b, "\",\"signing_root\":");
+    put_hex(b, signing_root, TKMS_ROOT_SIZE);
+    put_text(b, ",\"partials\":[");
+    for (size_t i = 0; i < count; i++) {
+        char index[32];
+        snprintf(index, sizeof index, "%s{\"index\":%u,\"signature\":", i ? "," : "",
+                 partials[i].index);
+        put_text(b, index);
+        put_hex(b, partials[i].signature, TKMS_SIGNATURE_SIZE);
+        put_text(b, "}");
+    }
+    put_text(b, "]}");
+}
+
+/* ---- one request ------------------------------------------------------------ */
+
+/* What the audit record of a request says. */
+typedef struct {
+    const char *client;
+    char pubkey[TKMS_HEX_SIZE(TKMS_PUBLIC_KEY_SIZE)];   /* "" until known */
+    const char *type;                                    /* "" until known */
+    char signing_root[TKMS_HEX_SIZE(TKMS_ROOT_SIZE)];   /* "" until known */
+} sign_record;
+
+/* A JSON string of at most `max` bytes of s, or "?" when it is not UTF-8. */
+static json_t *audit_string(const char *s, size_t max)
+{
+    size_t len = strnlen(s, max);
+    json_t *j = json_stringn(s, len);
+    return j != NULL ? j : json_string("?");
+}
+
+static tkms_status append_audit(tkms_signer *signer, const sign_record *rec,
+                                const char *outcome, const char *reason, tkms_err *err)
+{
+    json_t *data = json_object();
+    if (data == NULL ||
+        json_object_set_new(data, "client", audit_string(rec->client,
+                                                         TKMS_SIGNER_MAX_CLIENT_SIZE)) ||
+        json_object_set_new(data, "pubkey", json_string(rec->pubkey)) ||
+        json_object_set_new(data, "type", json_string(rec->type)) ||
+        json_object_set_new(data, "signing_root", json_string(rec->signing_root)) ||
+        json_object_set_new(data, "outcome", json_string(outcome)) ||
+        json_object_set_new(data, "reason", audit_string(reason, TKMS_ERR_MESSAGE_SIZE))) {
+        json_decref(data);
+        return tkms_fail(err, TKMS_ERR_NO_MEMORY, "out of memory");
+    }
+    char *text = json_dumps(data, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(data);
+    if (text == NULL)
+        return tkms_fail(err, TKMS_ERR_NO_MEMORY, "out of memory");
+    tkms_status st = tkms_audit_append(signer->audit, "sign", text, err);
+    free(text);
+    return st;
+}
+
+/*
+ * Records the decision (http 200 = "signed", 412 = "refused", anything
+ * else = "error") in the audit log and fills *out with it; a failed
+ * append turns any decision into 503. Returns the status of the answer.
+ */
+static tkms_status decide(tkms_signer *signer, const sign_record *rec, int http,
+                          tkms_status st, const char *reason, tkms_signer_result *out,
+                          tkms_err *err)
+{
+    const char *outcome = http == 200 ? "signed" : http == 412 ? "refused" : "error";
+    tkms_err audit_err;
+    tkms_err_clear(&audit_err);
+    if (append_audit(signer, rec, outcome, reason, &audit_err) != TKMS_OK) {
+        http = 503;
+        st = audit_err.status == TKMS_ERR_NO_MEMORY ? TKMS_ERR_NO_MEMORY : TKMS_ERR_IO;
+        snprintf(out->reason, sizeof out->reason, "could not write the audit log: %.200s",
+                 audit_err.message);
+        reason = out->reason;
+    } else if (reason != out->reason) {
+        snprintf(out->reason, sizeof out->reason, "%s", reason);
+    }
+    out->status = http;
+    if (st == TKMS_OK)
+        tkms_err_clear(err);
+    else
+        tkms_fail(err, st, "%s", out->reason);
+    return st;
+}
+
+/* The HTTP status for a failure of the parser or the slashing check. */
+static int http_of(tkms_status st)
+{
+    switch (st) {
+    case TKMS_ERR_REFUSED:
+        return 412;
+    case TKMS_ERR_IO:
+        return 503;
+    case TKMS_ERR_NO_MEMORY:
+        return 500;
+    default:
+        return 400;
+    }
+}
+
+static bool is_slashable(tkms_eth2_type type)
+{
+    return type == TKMS_ETH2_BLOCK_V2 || type == TKMS_ETH2_ATTESTATION;
+}
+
+/* Checks the request against the slashing history and records it (only
+ * for BLOCK_V2 and ATTESTATION). */
+static tkms_status check_slashing(tkms_signer *signer, const tkms_eth2_request *req,
+                                  const uint8_t group_key[TKMS_PUBLIC_KEY_SIZE], tkms_err *err)
+{
+    uint8_t bound[TKMS_ROOT_SIZE];
+    if (tkms_slashing_genesis_root(signer->slashing, bound) != TKMS_OK)
+        return tkms_fail(err, TKMS_ERR_IO, "slashing database is not bound to a chain");
+    if (!req->has_fork_info ||
+        memcmp(bound, req->fork_info.genesis_validators_root, TKMS_ROOT_SIZE) != 0)
+        return tkms_fail(err, TKMS_ERR_WRONG_GENESIS, "wrong genesis validators root");
+    tkms_status st;
+    if (req->type == TKMS_ETH2_BLOCK_V2)
+        st = tkms_slashing_check_block(signer->slashing, group_key, req->slot,
+                                       req->signing_root, err);
+    else
+        st = tkms_slashing_check_attestation(signer->slashing, group_key, req->source_epoch,
+                                             req->target_epoch, req->signing_root, err);
+    /* Anything but OK, a refusal or a bad argument means "could not check
+     * or record": not signed, and the client may try again later. */
+    if (st != TKMS_OK && st != TKMS_ERR_REFUSED && st != TKMS_ERR_INVALID_ARGUMENT &&
+        st != TKMS_ERR_NO_MEMORY)
+        st = TKMS_ERR_IO;
+    return st;
+}
+
+/* Signs the root with each share and writes the signed response into
+ * `buf` (`capacity` bytes from response_max_size plus CONTEXT_SIZE).
+ * Does not allocate: called only after the records are durable. */
+static size_t write_response(const tkms_signer *signer, const held_share *shares, size_t count,
+                             const tkms_eth2_request *req, tkms_partial *partials,
+                             char *buf, size_t capacity)
+{
+    blst_p2 hash;
+    tkms_hash_to_g2(&hash, req->signing_root, TKMS_ROOT_SIZE);
+    for (size_t i = 0; i < count; i++) {
+        tkms_signature sig;
+        tkms_sign_hashed(&sig, &shares[i].share.key, &hash);
+        partials[i].index = shares[i].share.index;
+        tkms_signature_to_bytes(partials[i].signature, &sig);
+    }
+
+    /* buf = context NUL canonical; Ed25519 over all of it */
+    memcpy(buf, TKMS_SIGNER_RESPONSE_CONTEXT, CONTEXT_SIZE);
+    text_buffer b = {buf + CONTEXT_SIZE, 0, capacity - CONTEXT_SIZE, false};
+    put_canonical(&b, signer->identity.public_key, shares[0].group_key,
+                  tkms_eth2_type_name(req->type), req->signing_root, partials, count);
+    if (b.overflow)
+        return 0;
+    uint8_t signature[TKMS_IDENTITY_SIGNATURE_SIZE];
+    tkms_identity_sign(signature, &signer->identity, (const uint8_t *)buf,
+                       CONTEXT_SIZE + b.len);
+
+    /* the response: the canonical object with "signature" as last member */
+    b.len--;                                            /* drop the final '}' */
+    put_text(&b, ",\"signature\":");
+    put_hex(&b, signature, sizeof signature);
+    put_text(&b, "}");
+    if (b.overflow)
+        return 0;
+    memmove(buf, buf + CONTEXT_SIZE, b.len + 1);
+    return b.len;
+}
+
+tkms_status tkms_signer_sign(tkms_signer *signer, const char *client,
+                             const char *pubkey_hex, const char *body, size_t len,
+                             tkms_signer_result *out, tkms_err *err)
+{
+    if (out == NULL)
+        return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT, "signer: missing argument");
+    memset(out, 0, sizeof *out);
+    if (signer == NULL || client == NULL || pubkey_hex == NULL || (body == NULL && len > 0)) {
+        out->status = 500;
+        snprintf(out->reason, sizeof out->reason, "signer: missing argument");
+        return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT, "%s", out->reason);
+    }
+
+    sign_record rec = {.client = client, .pubkey = "", .type = "", .signing_root = ""};
+    char reason[TKMS_ERR_MESSAGE_SIZE];
+    tkms_err e;
+    tkms_err_clear(&e);
+
+    uint8_t group_key[TKMS_PUBLIC_KEY_SIZE];
+    if (tkms_hex_decode(group_key, sizeof group_key, pubkey_hex, &e) != TKMS_OK) {
+        snprintf(reason, sizeof reason, "public key: %.200s", e.message);
+        return decide(signer, &rec, 400, TKMS_ERR_BAD_FORMAT, reason, out, err);
+    }
+    tkms_hex_encode(rec.pubkey, group_key, sizeof group_key);
+    size_t count;
+    const held_share *shares = find_shares(signer, group_key, &count);
+    if (shares == NULL) {
+        snprintf(reason, sizeof reason, "unknown public key %s", rec.pubkey);
+        return decide(signer, &rec, 404, TKMS_ERR_NOT_FOUND, reason, out, err);
+    }
+
+    tkms_eth2_request req;
+    tkms_status st = tkms_eth2_parse_sign_request(&req, body != NULL ? body : "", len,
+                                                  &signer->chain, &e);
+    if (st == TKMS_ERR_VERIFY_FAILED) {        /* signing root mismatch: root known */
+        rec.type = tkms_eth2_type_name(req.type);
+        tkms_hex_encode(rec.signing_root, req.signing_root, TKMS_ROOT_SIZE);
+    }
+    if (st != TKMS_OK)
+        return decide(signer, &rec, http_of(st), st, e.message, out, err);
+    rec.type = tkms_eth2_type_name(req.type);
+    tkms_hex_encode(rec.signing_root, req.signing_root, TKMS_ROOT_SIZE);
+
+    if ((req.type == TKMS_ETH2_DEPOSIT || req.type == TKMS_ETH2_VALIDATOR_REGISTRATION) &&
+        (!req.has_pubkey || memcmp(req.pubkey, group_key, sizeof group_key) != 0))
+        return decide(signer, &rec, 400, TKMS_ERR_BAD_FORMAT,
+                      "the pubkey in the request is not the key in the URL", out, err);
+
+    /* Everything signing needs is allocated before anything is recorded,
+     * so a recorded "signed" is always followed by a signature. */
+    size_t capacity = CONTEXT_SIZE + response_max_size(rec.type, count);
+    char *buf = malloc(capacity);
+    tkms_partial *partials = calloc(count, sizeof *partials);
+    if (buf == NULL || partials == NULL) {
+        free(buf);
+        free(partials);
+        return decide(signer, &rec, 500, TKMS_ERR_NO_MEMORY, "out of memory", out, err);
+    }
+
+    if (is_slashable(req.type)) {
+        st = check_slashing(signer, &req, group_key, &e);
+        if (st != TKMS_OK) {
+            free(buf);
+            free(partials);
+            return decide(signer, &rec, http_of(st), st, e.message, out, err);
+        }
+    }
+    st = decide(signer, &rec, 200, TKMS_OK, "", out, err);
+    if (st != TKMS_OK) {
+        free(buf);
+        free(partials);
+        return st;
+    }
+
+    size_t body_len = write_response(signer, shares, count, &req, partials, buf, capacity);
+    free(partials);                 /* partial signatures are public */
+    if (body_len == 0) {            /* cannot happen: the size is an upper bound */
+        free(buf);
+        out->status = 500;
+        snprintf(out->reason, sizeof out->reason, "signer: response buffer too small");
+        return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT, "%s", out->reason);
+    }
+    out->body = buf;
+    out->body_len = body_len;
+    return TKMS_OK;
+}
+
+/* ---- verifying a response --------------------------------------------------- */
+
+static tkms_status hex_member(uint8_t *bytes, size_t size, json_t *obj, const char *key,
+                              tkms_err *err)
+{
+    const char *s = json_string_value(json_object_get(obj, key));
+    if (s == NULL || tkms_hex_decode(bytes, size, s, NULL) != TKMS_OK)
+        return tkms_fail(err, TKMS_ERR_BAD_FORMAT,
+                         "sign response: %s must be %zu bytes of hex", key, size);
+    return TKMS_OK;
+}
+
+static const char *known_type_name(const char *name)
+{
+    for (int t = TKMS_ETH2_ATTESTATION; t <= TKMS_ETH2_BLS_TO_EXECUTION_CHANGE; t++) {
+        const char *known = tkms_eth2_type_name((tkms_eth2_type)t);
+        if (name != NULL && strcmp(name, known) == 0)
+            return known;
+    }
+    return NULL;
+}
+
+/* Reads the partials array: 1..TKMS_MAX_SHARES entries, indices strictly
+ * ascending. *out is malloc'ed. */
+static tkms_status read_partials(json_t *array, tkms_partial **out, size_t *count,
+                                 tkms_err *err)
+{
+    *out = NULL;
+    size_t n = json_array_size(array);
+    if (!json_is_array(array) || n == 0 || n > TKMS_MAX_SHARES)
+        return tkms_fail(err, TKMS_ERR_BAD_FORMAT,
+                         "sign response: partials must be 1 to %u entries", TKMS_MAX_SHARES);
+    tkms_partial *partials = calloc(n, sizeof *partials);
+    if (partials == NULL)
+        return tkms_fail(err, TKMS_ERR_NO_MEMORY, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        json_t *entry = json_array_get(array, i);
+        json_t *index = json_object_get(entry, "index");
+        json_int_t value = json_integer_value(index);
+        if (json_object_size(entry) != 2 || !json_is_integer(index) || value < 1 ||
+            value > TKMS_MAX_SHARES || (i > 0 && (uint32_t)value <= partials[i - 1].index)) {
+            free(partials);
+            return tkms_fail(err, TKMS_ERR_BAD_FORMAT,
+                             "sign response: partials[%zu].index must be 1..%u, ascending",
+                             i, TKMS_MAX_SHARES);
+        }
+        partials[i].index = (uint32_t)value;
+        if (hex_member(partials[i].signature, TKMS_SIGNATURE_SIZE, entry, "signature", err) !=
+            TKMS_OK) {
+            free(partials);
+            return TKMS_ERR_BAD_FORMAT;
+        }
+    }
+    *out = partials;
+    *count = n;
+    return TKMS_OK;
+}
+
+tkms_status tkms_signer_verify_response(const char *json, size_t len,
+                                        const uint8_t identity[TKMS_IDENTITY_PUBLIC_SIZE],
+                                        tkms_err *err)
+{
+    if (json == NULL || identity == NULL)
+        return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT, "sign response: missing argument");
+    json_error_t jerr;
+    json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!json_is_object(root) || json_object_size(root) != 6) {
+        json_decref(root);
+        return tkms_fail(err, TKMS_ERR_BAD_FORMAT,
+                         "sign response: not a JSON object with the six members");
+    }
+
+    uint8_t server[TKMS_IDENTITY_PUBLIC_SIZE], group_key[TKMS_PUBLIC_KEY_SIZE];
+    uint8_t signing_root[TKMS_ROOT_SIZE], signature[TKMS_IDENTITY_SIGNATURE_SIZE];
+    const char *type = known_type_name(json_string_value(json_object_get(root, "type")));
+    tkms_partial *partials = NULL;
+    size_t count = 0;
+    tkms_status st = hex_member(server, sizeof server, root, "server", err);
+    if (st == TKMS_OK)
+        st = hex_member(group_key, sizeof group_key, root, "group_public_key", err);
+    if (st == TKMS_OK && type == NULL)
+        st = tkms_fail(err, TKMS_ERR_BAD_FORMAT, "sign response: type is not a signing type");
+    if (st == TKMS_OK)
+        st = hex_member(signing_root, sizeof signing_root, root, "signing_root", err);
+    if (st == TKMS_OK)
+        st = hex_member(signature, sizeof signature, root, "signature", err);
+    if (st == TKMS_OK)
+        st = read_partials(json_object_get(root, "partials"), &partials, &count, err);
+    json_decref(root);
+    if (st == TKMS_OK && memcmp(server, identity, sizeof server) != 0)
+        st = tkms_fail(err, TKMS_ERR_VERIFY_FAILED, "sign response: from another server");
+
+    char *buf = NULL;
+    if (st == TKMS_OK) {
+        size_t capacity = CONTEXT_SIZE + response_max_size(type, count);
+        buf = malloc(capacity);
+        if (buf == NULL) {
+            st = tkms_fail(err, TKMS_ERR_NO_MEMORY, "out of memory");
+        } else {
+            memcpy(buf, TKMS_SIGNER_RESPONSE_CONTEXT, CONTEXT_SIZE);
+            text_buffer b = {buf + CONTEXT_SIZE, 0, capacity - CONTEXT_SIZE, false};
+            put_canonical(&b, server, group_key, type, signing_root, partials, count);
+            if (b.overflow || !tkms_identity_verify(identity, signature, (const uint8_t *)buf,
+                                                    CONTEXT_SIZE + b.len))
+                st = tkms_fail(err, TKMS_ERR_VERIFY_FAILED,
+                               "sign response: the server's signature does not verify");
+        }
+    }
+    free(buf);
+    free(partials);
+    if (st == TKMS_OK)
+        tkms_err_clear(err);
+    return st;
+}

@@ -1,0 +1,161 @@
+/*
+ * signer.h — the signing core of a threshold server, without networking.
+ *
+ * A tkms_signer holds what one server needs to answer a sign request: its
+ * identity key (to sign its responses), the chain, its slashing database,
+ * its audit log and the shares it holds, grouped by group public key. The
+ * HTTP layer hands it the authenticated client name, the validator key
+ * from the URL and the request body (the Web3Signer JSON the gateway
+ * received) and sends back the status and body it gets.
+ *
+ * Order of one request, and the guarantees it gives:
+ *   1. the key from the URL must be a held group key (else 404);
+ *   2. the body is parsed and its signing root computed here
+ *      (tkms_eth2_parse_sign_request); a malformed body or a body whose
+ *      `signingRoot` differs is 400;
+ *   3. BLOCK_V2 and ATTESTATION: fork_info.genesis_validators_root must be
+ *      the slashing database's (else 400), and the slashing check records
+ *      the block / attestation durably (refused: 412; could not record or
+ *      check: 503);
+ *   4. one audit record ("sign", see below) is appended durably;
+ *   5. only then are the partial signatures computed.
+ * So nothing is ever signed whose slashing record (where one applies) and
+ * audit record are not both on disk. Every request that reaches step 1 —
+ * signed, refused or failed — leaves exactly one audit record; when that
+ * append fails the answer is 503 whatever the decision was.
+ *
+ * Audit record: event "sign", data
+ *   {"client":…,"pubkey":"0x…","type":"ATTESTATION","signing_root":"0x…",
+ *    "outcome":"signed"|"refused"|"error","reason":"…"}
+ * ("type" and "signing_root" are "" when not known yet; "reason" is "" for
+ * "signed"). Nothing secret is ever written there or into a reason.
+ *
+ * Response (status 200), compact JSON in exactly this key order:
+ *   {"server":"0x<Ed25519 identity public key>",
+ *    "group_public_key":"0x<48 bytes>","type":"ATTESTATION",
+ *    "signing_root":"0x<32 bytes>",
+ *    "partials":[{"index":1,"signature":"0x<96 bytes>"},…],
+ *    "signature":"0x<64 bytes>"}
+ * with partials in ascending share index, all hex lower case.
+ *
+ * Canonical bytes (what "signature" signs): the same compact JSON text
+ * without the "signature" member, i.e. the response up to and including
+ * the closing "]" of "partials", followed by "}". The Ed25519 message is
+ * TKMS_SIGNER_RESPONSE_CONTEXT (including its terminating NUL) followed by
+ * those canonical bytes, so a response signature can never be mistaken for
+ * a ceremony message signature (or the reverse). A verifier re-creates the
+ * canonical bytes from the parsed values, so whitespace or hex case in
+ * transit do not matter, but every value does.
+ *
+ * A signer is for one thread at a time (its slashing handle is).
+ */
+#ifndef TKMS_SERVER_SIGNER_H
+#define TKMS_SERVER_SIGNER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tkms/audit.h"
+#include "tkms/eth2.h"
+#include "tkms/identity.h"
+#include "tkms/keystore.h"
+#include "tkms/shamir.h"
+#include "tkms/slashing.h"
+#include "tkms/status.h"
+
+/* Domain separation for response signatures (sizeof includes the NUL,
+ * which is part of the signed message). */
+#define TKMS_SIGNER_RESPONSE_CONTEXT "tkms sign response v1"
+
+/* Longest client name recorded in the audit log (longer ones are cut). */
+#define TKMS_SIGNER_MAX_CLIENT_SIZE 256
+
+typedef struct tkms_signer tkms_signer;
+
+/* The answer to one sign request, HTTP-like. */
+typedef struct {
+    int status;    /* 200 signed; 400 bad request (incl. signing-root
+                    * mismatch, wrong genesis validators root); 404 unknown
+                    * key; 412 refused by slashing protection; 503 could
+                    * not record (slashing or audit): not signed; 500
+                    * internal failure (out of memory): not signed        */
+    char *body;    /* 200: the response JSON (malloc'ed, NUL-terminated);
+                    * otherwise NULL                                      */
+    size_t body_len;
+    char reason[TKMS_ERR_MESSAGE_SIZE]; /* not 200: one line, no secrets;
+                                         * 200: ""                        */
+} tkms_signer_result;
+
+/* Frees result->body and clears the result (NULL is fine). */
+void tkms_signer_result_free(tkms_signer_result *result);
+
+/*
+ * Creates a signer. Copies `identity` (wiped on free) and `chain`.
+ * `slashing` and `audit` are borrowed: they stay the caller's, must be
+ * open and outlive the signer, and the caller closes them after
+ * tkms_signer_free. The slashing database should be bound to the chain's
+ * genesis validators root (an unbound one makes every BLOCK_V2 and
+ * ATTESTATION request 503).
+ * Returns TKMS_OK, TKMS_ERR_INVALID_ARGUMENT (a NULL argument) or
+ * TKMS_ERR_NO_MEMORY.
+ */
+tkms_status tkms_signer_new(tkms_signer **out, const tkms_identity *identity,
+                            const tkms_eth2_chain *chain, tkms_slashing_db *slashing,
+                            tkms_audit *audit, tkms_err *err);
+
+/* Wipes every share and the identity, and frees the signer (NULL is
+ * fine). Does not close the slashing database or the audit log. */
+void tkms_signer_free(tkms_signer *signer);
+
+/*
+ * Adds one share (copied; the copy is wiped on free) described by `info`
+ * (from its share keystore: group key, index, K, n, commitments, owner).
+ * A group key may get several shares (of one owner or several).
+ * Checks that share->index equals info->index and that the share's public
+ * key is the one the commitments give for that index.
+ * Returns TKMS_OK, TKMS_ERR_INVALID_ARGUMENT (NULL, index mismatch or out
+ * of range), TKMS_ERR_VERIFY_FAILED (share does not match the
+ * commitments), TKMS_ERR_DUPLICATE_INDEX (that index of that key is held
+ * already) or TKMS_ERR_NO_MEMORY.
+ */
+tkms_status tkms_signer_add_share(tkms_signer *signer, const tkms_share_info *info,
+                                  const tkms_share *share, tkms_err *err);
+
+/* Number of shares held for the 48-byte group key (0: unknown key). */
+size_t tkms_signer_share_count(const tkms_signer *signer,
+                               const uint8_t group_key[TKMS_PUBLIC_KEY_SIZE]);
+
+/*
+ * Handles one sign request (see the order at the top): `client` is the
+ * authenticated peer's name (recorded in the audit log), `pubkey_hex` the
+ * validator key from the URL (the group key, 0x-prefixed or not), `body`
+ * the `len` request bytes (need not be NUL-terminated).
+ *
+ * Always fills *out (free it with tkms_signer_result_free). Returns TKMS_OK
+ * when out->status is 200, otherwise the status that explains it
+ * (TKMS_ERR_NOT_FOUND, TKMS_ERR_BAD_FORMAT, TKMS_ERR_VERIFY_FAILED,
+ * TKMS_ERR_WRONG_GENESIS, TKMS_ERR_REFUSED, TKMS_ERR_IO, …) with err's
+ * message equal to out->reason.
+ */
+tkms_status tkms_signer_sign(tkms_signer *signer, const char *client,
+                             const char *pubkey_hex, const char *body, size_t len,
+                             tkms_signer_result *out, tkms_err *err);
+
+/*
+ * Verifies a response of `len` bytes (need not be NUL-terminated) against
+ * the server identity public key `identity`: a JSON object with exactly
+ * the six members above (no duplicates), each well formed (hex of the
+ * right length, a known type, indices 1..TKMS_MAX_SHARES strictly
+ * ascending, at least one partial), "server" equal to `identity`, and
+ * "signature" a valid Ed25519 signature by `identity` of the canonical
+ * bytes. It does not check the partials themselves (that is
+ * tkms_partial_verify's job, with the group).
+ * Returns TKMS_OK, TKMS_ERR_BAD_FORMAT (with the member named) or
+ * TKMS_ERR_VERIFY_FAILED (another server, or the signature does not
+ * verify), TKMS_ERR_NO_MEMORY.
+ */
+tkms_status tkms_signer_verify_response(const char *json, size_t len,
+                                        const uint8_t identity[TKMS_IDENTITY_PUBLIC_SIZE],
+                                        tkms_err *err);
+
+#endif /* TKMS_SERVER_SIGNER_H */

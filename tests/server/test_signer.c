@@ -1,0 +1,534 @@
+/*
+ * test_signer.c — the server's signing core (src/server/signer.h) on the
+ * captured Lodestar requests (read in place, mainnet preset): a server
+ * holding shares 1 and 2 of a 3-of-5 key answers with partials that
+ * verify and combine (with share 3's) into the group signature, in a
+ * response whose Ed25519 signature verifies and breaks on any change;
+ * re-signing the same attestation or block is allowed, a double vote or
+ * double proposal is 412; unknown key 404; malformed body, signing-root
+ * mismatch and another chain's genesis validators root 400; RANDAO_REVEAL
+ * signs without a slashing record; a slashing database or audit log that
+ * cannot be written (RLIMIT_FSIZE, SIGXFSZ ignored) is 503 with nothing
+ * signed; every request leaves one audit record and the log verifies.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "signer.h"
+#include "test.h"
+#include "tkms/combine.h"
+#include "tkms/hex.h"
+
+static char dir[] = "/tmp/tkms-signer-test.XXXXXX";
+static char slashing_path[256], audit_path[256];
+
+static tkms_group *group;
+static tkms_share shares[5];
+static uint8_t group_key[TKMS_PUBLIC_KEY_SIZE];
+static char group_hex[TKMS_HEX_SIZE(TKMS_PUBLIC_KEY_SIZE)];
+static tkms_identity identity;
+static tkms_slashing_db *slashing;
+static tkms_audit *audit;
+static tkms_signer *signer;
+static uint64_t requests;          /* sign calls made: one audit record each */
+
+/* ---- the captured requests ---------------------------------------------- */
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        test_fatal("cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *text = malloc((size_t)size + 1);
+    if (text == NULL || fread(text, 1, (size_t)size, f) != (size_t)size)
+        test_fatal("cannot read %s", path);
+    fclose(f);
+    text[size] = '\0';
+    *len = (size_t)size;
+    return text;
+}
+
+/* A captured request body: $TKMS_LODESTAR or $TKMS_SOURCE_DIR/../shared/lodestar. */
+static char *captured(const char *name, size_t *len)
+{
+    char path[4096];
+    const char *lodestar = getenv("TKMS_LODESTAR");
+    const char *source = getenv("TKMS_SOURCE_DIR");
+    if (lodestar != NULL && lodestar[0] != '\0')
+        snprintf(path, sizeof path, "%s/captured-requests/%s", lodestar, name);
+    else if (source != NULL && source[0] != '\0')
+        snprintf(path, sizeof path, "%s/../shared/lodestar/captured-requests/%s", source, name);
+    else
+        test_fatal("set TKMS_LODESTAR (shared/lodestar) or TKMS_SOURCE_DIR");
+    return slurp(path, len);
+}
+
+/* A captured body with one string member changed (path of object keys,
+ * NULL-terminated) and signingRoot removed or kept. */
+static char *edited(const char *name, const char *const *keys, const char *value,
+                    bool keep_signing_root)
+{
+    size_t len;
+    char *text = captured(name, &len);
+    json_error_t jerr;
+    json_t *root = json_loadb(text, len, 0, &jerr);
+    free(text);
+    if (root == NULL)
+        test_fatal("%s: %s", name, jerr.text);
+    json_t *obj = root;
+    for (size_t i = 0; keys[i + 1] != NULL; i++)
+        obj = json_object_get(obj, keys[i]);
+    size_t last = 0;
+    while (keys[last + 1] != NULL)
+        last++;
+    if (obj == NULL || json_object_set_new(obj, keys[last], json_string(value)) != 0)
+        test_fatal("%s: cannot edit", name);
+    if (!keep_signing_root)
+        json_object_del(root, "signingRoot");
+    char *out = json_dumps(root, JSON_COMPACT);
+    json_decref(root);
+    return out;
+}
+
+/* ---- signing and checking ------------------------------------------------- */
+
+static int sign_text(const char *body, size_t len, tkms_signer_result *res, const char *key)
+{
+    tkms_err err;
+    requests++;
+    tkms_status st = tkms_signer_sign(signer, "vc-1", key, body, len, res, &err);
+    CHECK((st == TKMS_OK) == (res->status == 200), "status %d with %s", res->status,
+          tkms_status_string(st));
+    CHECK((res->body != NULL) == (res->status == 200), "a body exactly for 200 (%d)",
+          res->status);
+    return res->status;
+}
+
+static int sign_captured(const char *name, tkms_signer_result *res)
+{
+    size_t len;
+    char *body = captured(name, &len);
+    int status = sign_text(body, len, res, group_hex);
+    free(body);
+    return status;
+}
+
+/* The signing root the eth2 module computes for a body. */
+static void root_of(const char *body, size_t len, uint8_t root[32])
+{
+    tkms_eth2_request req;
+    tkms_err err;
+    if (tkms_eth2_parse_sign_request(&req, body, len, &TKMS_ETH2_MAINNET, &err) != TKMS_OK)
+        test_fatal("parse: %s", err.message);
+    memcpy(root, req.signing_root, 32);
+}
+
+/* A 200 response: signed by the identity, for our key and `root`, with
+ * partials 1 and 2 that verify and combine with share 3's. */
+static void check_response(const tkms_signer_result *res, const uint8_t root[32],
+                           const char *type, const char *what)
+{
+    tkms_err err;
+    CHECK(tkms_signer_verify_response(res->body, res->body_len, identity.public_key, &err) ==
+              TKMS_OK, "%s: response signature: %s", what, err.message);
+    uint8_t other[TKMS_IDENTITY_PUBLIC_SIZE];
+    memcpy(other, identity.public_key, sizeof other);
+    other[0] ^= 1;
+    CHECK(tkms_signer_verify_response(res->body, res->body_len, other, &err) ==
+              TKMS_ERR_VERIFY_FAILED, "%s: verifies for another server", what);
+
+    json_error_t jerr;
+    json_t *j = json_loadb(res->body, res->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    CHECK(j != NULL, "%s: response JSON: %s", what, jerr.text);
+    if (j == NULL)
+        return;
+    char root_hex[TKMS_HEX_SIZE(32)];
+    tkms_hex_encode(root_hex, root, 32);
+    CHECK(strcmp(json_string_value(json_object_get(j, "signing_root")), root_hex) == 0,
+          "%s: signing root", what);
+    CHECK(strcmp(json_string_value(json_object_get(j, "type")), type) == 0, "%s: type", what);
+    CHECK(strcmp(json_string_value(json_object_get(j, "group_public_key")), group_hex) == 0,
+          "%s: group key", what);
+    json_t *parts = json_object_get(j, "partials");
+    CHECK(json_array_size(parts) == 2, "%s: two partials", what);
+
+    tkms_partial partials[3];
+    for (size_t i = 0; i < 2 && i < json_array_size(parts); i++) {
+        json_t *p = json_array_get(parts, i);
+        partials[i].index = (uint32_t)json_integer_value(json_object_get(p, "index"));
+        tkms_signature sig;
+        bool ok = tkms_hex_decode(partials[i].signature, TKMS_SIGNATURE_SIZE,
+                                  json_string_value(json_object_get(p, "signature")),
+                                  NULL) == TKMS_OK &&
+                  tkms_signature_from_bytes(&sig, partials[i].signature) == TKMS_OK;
+        CHECK(partials[i].index == i + 1, "%s: partial %zu has index %u", what, i,
+              partials[i].index);
+        CHECK(ok && tkms_partial_verify(group, partials[i].index, root, 32, &sig),
+              "%s: partial %u verifies against its share key", what, partials[i].index);
+    }
+    json_decref(j);
+
+    tkms_signature third, combined;
+    tkms_partial_sign(&third, &shares[2], root, 32);
+    partials[2].index = 3;
+    tkms_signature_to_bytes(partials[2].signature, &third);
+    tkms_combiner *c = tkms_combiner_new(group);
+    uint32_t bad[3];
+    size_t nbad = 0;
+    tkms_rng_seeded rng;
+    uint8_t seed[32] = {7};
+    tkms_rng_seeded_init(&rng, seed);
+    CHECK(c != NULL && tkms_combiner_combine(c, root, 32, partials, 3, &rng.base, &combined,
+                                             bad, &nbad) == TKMS_OK &&
+              tkms_verify(&group->group_key, root, 32, &combined),
+          "%s: combined with share 3 gives a group signature", what);
+    tkms_combiner_free(c);
+
+    /* one changed byte of a partial breaks the response signature */
+    char *copy = malloc(res->body_len + 1);
+    memcpy(copy, res->body, res->body_len + 1);
+    char *sig = strstr(copy, "\"signature\":\"0x");
+    if (sig != NULL) {
+        char *digit = sig + strlen("\"signature\":\"0x") + 20;
+        *digit = *digit == '0' ? '1' : '0';
+    }
+    CHECK(sig != NULL && tkms_signer_verify_response(copy, res->body_len, identity.public_key,
+                                                     &err) == TKMS_ERR_VERIFY_FAILED,
+          "%s: a changed partial still verifies", what);
+    free(copy);
+}
+
+static void expect_signed(const char *name, const char *type)
+{
+    size_t len;
+    char *body = captured(name, &len);
+    uint8_t root[32];
+    root_of(body, len, root);
+    tkms_signer_result res;
+    CHECK(sign_text(body, len, &res, group_hex) == 200, "%s: status %d (%s)", name,
+          res.status, res.reason);
+    if (res.status == 200)
+        check_response(&res, root, type, name);
+    tkms_signer_result_free(&res);
+    free(body);
+}
+
+static void expect_status(const char *body, const char *key, int status, const char *reason,
+                          const char *what)
+{
+    tkms_signer_result res;
+    sign_text(body, strlen(body), &res, key);
+    CHECK(res.status == status, "%s: status %d, expected %d (%s)", what, res.status, status,
+          res.reason);
+    CHECK(reason == NULL || strstr(res.reason, reason) != NULL, "%s: reason '%s' lacks '%s'",
+          what, res.reason, reason);
+    tkms_signer_result_free(&res);
+}
+
+/* The number of blocks and attestations the slashing history has for our key. */
+static void history(size_t *blocks, size_t *attestations)
+{
+    char *json = NULL;
+    tkms_err err;
+    const uint8_t(*keys)[TKMS_PUBLIC_KEY_SIZE] = &group_key;
+    *blocks = *attestations = 0;
+    if (tkms_slashing_export(slashing, &json, keys, 1, &err) != TKMS_OK)
+        test_fatal("export: %s", err.message);
+    json_t *j = json_loads(json, 0, NULL);
+    json_t *entry = json_array_get(json_object_get(j, "data"), 0);
+    *blocks = json_array_size(json_object_get(entry, "signed_blocks"));
+    *attestations = json_array_size(json_object_get(entry, "signed_attestations"));
+    json_decref(j);
+    free(json);
+}
+
+/* The audit log: verifies, holds one record per request; the last one's
+ * outcome is `outcome`. */
+static void check_audit(const char *outcome, const char *what)
+{
+    uint64_t lines = 0;
+    tkms_err err;
+    CHECK(tkms_audit_verify_file(audit_path, &lines, NULL, &err) == TKMS_OK,
+          "%s: audit log verifies: %s", what, err.message);
+    CHECK(lines == requests, "%s: %llu audit records for %llu requests", what,
+          (unsigned long long)lines, (unsigned long long)requests);
+    size_t len;
+    char *text = slurp(audit_path, &len);
+    char *last = len > 1 ? text + len - 2 : text;
+    while (last > text && last[-1] != '\n')
+        last--;
+    char want[64];
+    snprintf(want, sizeof want, "\"outcome\":\"%s\"", outcome);
+    CHECK(strstr(last, want) != NULL && strstr(last, "\"event\":\"sign\"") != NULL,
+          "%s: last audit record is not %s: %s", what, outcome, last);
+
+    /* no secret ever reaches the log */
+    for (size_t i = 0; i < 5; i++) {
+        uint8_t sk[32];
+        char sk_hex[TKMS_HEX_SIZE(32)];
+        tkms_secret_key_to_bytes(sk, &shares[i].key);
+        tkms_hex_encode(sk_hex, sk, 32);
+        CHECK(strstr(text, sk_hex + 2) == NULL, "share %zu in the audit log", i + 1);
+    }
+    free(text);
+}
+
+/* ---- set-up ------------------------------------------------------------------ */
+
+static void set_up(void)
+{
+    if (mkdtemp(dir) == NULL)
+        test_fatal("mkdtemp");
+    snprintf(slashing_path, sizeof slashing_path, "%s/slashing.db", dir);
+    snprintf(audit_path, sizeof audit_path, "%s/audit.log", dir);
+
+    tkms_rng_seeded rng;
+    uint8_t seed[32] = {42};
+    tkms_rng_seeded_init(&rng, seed);
+    uint8_t sk_bytes[32];
+    rng.base.fill(&rng.base, sk_bytes, sizeof sk_bytes);
+    sk_bytes[0] &= 0x3f;                       /* below r */
+    tkms_secret_key sk;
+    if (tkms_secret_key_from_bytes(&sk, sk_bytes) != TKMS_OK ||
+        tkms_split(&group, shares, &sk, 3, 5, &rng.base) != TKMS_OK)
+        test_fatal("split");
+    tkms_secret_key_wipe(&sk);
+    tkms_public_key_to_bytes(group_key, &group->group_key);
+    tkms_hex_encode(group_hex, group_key, sizeof group_key);
+
+    uint8_t id_seed[32] = {1, 2, 3};
+    if (tkms_identity_from_seed(&identity, id_seed) != TKMS_OK)
+        test_fatal("identity");
+
+    /* bind the slashing database to the captured requests' chain */
+    size_t len;
+    char *body = captured("12_ATTESTATION.json", &len);
+    tkms_eth2_request req;
+    tkms_err err;
+    if (tkms_eth2_parse_sign_request(&req, body, len, &TKMS_ETH2_MAINNET, &err) != TKMS_OK)
+        test_fatal("12_ATTESTATION.json: %s", err.message);
+    free(body);
+    if (tkms_slashing_open(&slashing, slashing_path, req.fork_info.genesis_validators_root,
+                           &err) != TKMS_OK ||
+        tkms_audit_open(&audit, audit_path, &err) != TKMS_OK)
+        test_fatal("open: %s", err.message);
+    if (tkms_signer_new(&signer, &identity, &TKMS_ETH2_MAINNET, slashing, audit, &err) !=
+        TKMS_OK)
+        test_fatal("signer: %s", err.message);
+}
+
+static void test_add_shares(void)
+{
+    tkms_share_info info = {.threshold = 3, .share_count = 5, .group_key = group->group_key,
+                            .commitments = group->commitments, .owner = "alice"};
+    tkms_err err;
+    for (uint32_t i = 1; i <= 2; i++) {       /* one owner holding two shares */
+        info.index = i;
+        CHECK(tkms_signer_add_share(signer, &info, &shares[i - 1], &err) == TKMS_OK,
+              "add share %u: %s", i, err.message);
+    }
+    CHECK(tkms_signer_add_share(signer, &info, &shares[1], &err) == TKMS_ERR_DUPLICATE_INDEX,
+          "share 2 twice");
+    info.index = 4;
+    tkms_share wrong = shares[2];
+    wrong.index = 4;                          /* share 3's key claiming index 4 */
+    CHECK(tkms_signer_add_share(signer, &info, &wrong, &err) == TKMS_ERR_VERIFY_FAILED,
+          "a share that does not match its commitments");
+    CHECK(tkms_signer_add_share(signer, &info, &shares[2], &err) == TKMS_ERR_INVALID_ARGUMENT,
+          "index mismatch");
+    tkms_share_wipe(&wrong);
+    CHECK(tkms_signer_share_count(signer, group_key) == 2, "two shares held");
+}
+
+/* ---- the cases ----------------------------------------------------------------- */
+
+static const char *const BLOCK_ROOT[] = {"attestation", "beacon_block_root", NULL};
+static const char *const GVR[] = {"fork_info", "genesis_validators_root", NULL};
+static const char *const STATE_ROOT[] = {"beacon_block", "block", "state_root", NULL};
+static const char *const SOURCE[] = {"attestation", "source", "epoch", NULL};
+static const char ROOT_44[] = "0x4444444444444444444444444444444444444444444444444444444444444444";
+
+static void test_attestations(void)
+{
+    expect_signed("12_ATTESTATION.json", "ATTESTATION");
+    check_audit("signed", "attestation");
+    expect_signed("12_ATTESTATION.json", "ATTESTATION");    /* same root again */
+
+    char *vote = edited("12_ATTESTATION.json", BLOCK_ROOT, ROOT_44, false);
+    expect_status(vote, group_hex, 412, "double vote", "double vote");
+    free(vote);
+    check_audit("refused", "double vote");
+
+    char *mismatch = edited("12_ATTESTATION.json", BLOCK_ROOT, ROOT_44, true);
+    expect_status(mismatch, group_hex, 400, "signing root mismatch", "signingRoot mismatch");
+    free(mismatch);
+    check_audit("error", "mismatch");
+
+    char *chain = edited("12_ATTESTATION.json", GVR, ROOT_44, false);
+    expect_status(chain, group_hex, 400, "wrong genesis validators root", "another chain");
+    free(chain);
+
+    size_t blocks, attestations;
+    history(&blocks, &attestations);
+    CHECK(blocks == 0 && attestations == 1, "history: %zu blocks, %zu attestations", blocks,
+          attestations);
+}
+
+static void test_other_requests(void)
+{
+    expect_status("{\"type\":", group_hex, 400, NULL, "malformed JSON");
+    expect_status("", group_hex, 400, NULL, "empty body");
+    size_t len;
+    char *body = captured("12_ATTESTATION.json", &len);
+    uint8_t share_key[TKMS_PUBLIC_KEY_SIZE];          /* a valid key, not ours */
+    char unknown[TKMS_HEX_SIZE(TKMS_PUBLIC_KEY_SIZE)];
+    tkms_public_key_to_bytes(share_key, &group->share_keys[0]);
+    tkms_hex_encode(unknown, share_key, sizeof share_key);
+    expect_status(body, unknown, 404, "unknown public key", "unknown key");
+    expect_status(body, "0x12", 400, "public key", "malformed key");
+    free(body);
+    body = captured("20_DEPOSIT.json", &len);      /* a deposit of another key */
+    expect_status(body, group_hex, 400, "not the key in the URL", "deposit of another key");
+    free(body);
+    check_audit("error", "bad requests");
+
+    expect_signed("04_RANDAO_REVEAL_phase0.json", "RANDAO_REVEAL");
+    size_t blocks, attestations;
+    history(&blocks, &attestations);
+    CHECK(blocks == 0 && attestations == 1, "RANDAO_REVEAL left a slashing record");
+
+    expect_signed("07_BLOCK_V2_phase0.json", "BLOCK_V2");
+    expect_signed("08_BLOCK_V2_altair.json", "BLOCK_V2");
+    expect_signed("07_BLOCK_V2_phase0.json", "BLOCK_V2");    /* same block again */
+    char *twin = edited("07_BLOCK_V2_phase0.json", STATE_ROOT, ROOT_44, false);
+    expect_status(twin, group_hex, 412, "slot", "double proposal");
+    free(twin);
+    history(&blocks, &attestations);
+    CHECK(blocks == 2 && attestations == 1, "history: %zu blocks, %zu attestations", blocks,
+          attestations);
+    check_audit("refused", "blocks");
+}
+
+/* An attestation from `source` to `source + 1` (no signingRoot). */
+static char *attestation(uint64_t source)
+{
+    char s[32], t[32];
+    snprintf(s, sizeof s, "%llu", (unsigned long long)source);
+    snprintf(t, sizeof t, "%llu", (unsigned long long)source + 1);
+    char *first = edited("12_ATTESTATION.json", SOURCE, s, false);
+    json_t *j = json_loads(first, 0, NULL);
+    free(first);
+    json_object_set_new(json_object_get(json_object_get(j, "attestation"), "target"), "epoch",
+                        json_string(t));
+    char *out = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    return out;
+}
+
+static void limit_file_size(rlim_t size, struct rlimit *old)
+{
+    struct rlimit lim;
+    getrlimit(RLIMIT_FSIZE, old);
+    lim = *old;
+    lim.rlim_cur = size;
+    signal(SIGXFSZ, SIG_IGN);
+    if (setrlimit(RLIMIT_FSIZE, &lim) != 0)
+        test_fatal("setrlimit");
+}
+
+/* The WAL may not grow: the slashing record fails, nothing is signed, the
+ * refusal is audited; once storage recovers the same request signs. */
+static void test_slashing_unwritable(void)
+{
+    char wal[300];
+    snprintf(wal, sizeof wal, "%s-wal", slashing_path);
+    struct stat sb, ab;
+    if (stat(wal, &sb) != 0 || stat(audit_path, &ab) != 0)
+        test_fatal("no WAL or audit log");
+    CHECK(ab.st_size + 4096 < sb.st_size, "the audit log (%lld) must stay below the WAL (%lld)",
+          (long long)ab.st_size, (long long)sb.st_size);
+
+    struct rlimit old;
+    limit_file_size((rlim_t)sb.st_size, &old);
+    int status = 200;
+    uint64_t source = 10;
+    for (; source < 60 && status == 200; source += 2) {
+        char *body = attestation(source);
+        tkms_signer_result res;
+        status = sign_text(body, strlen(body), &res, group_hex);
+        if (status != 200)
+            CHECK(status == 503 && res.body == NULL && strstr(res.reason, "could not") != NULL,
+                  "full disk: status %d (%s)", status, res.reason);
+        tkms_signer_result_free(&res);
+        free(body);
+    }
+    setrlimit(RLIMIT_FSIZE, &old);
+    CHECK(status == 503, "the slashing database never filled");
+    check_audit("error", "full disk");
+
+    char *body = attestation(source - 2);   /* the one that failed: not recorded */
+    tkms_signer_result res;
+    CHECK(sign_text(body, strlen(body), &res, group_hex) == 200,
+          "after recovery: status %d (%s)", res.status, res.reason);
+    tkms_signer_result_free(&res);
+    free(body);
+}
+
+/* The audit log cannot grow: even a non-slashable request is not signed. */
+static void test_audit_unwritable(void)
+{
+    struct stat ab;
+    if (stat(audit_path, &ab) != 0)
+        test_fatal("no audit log");
+    struct rlimit old;
+    limit_file_size((rlim_t)ab.st_size, &old);
+    tkms_signer_result res;
+    int status = sign_captured("04_RANDAO_REVEAL_phase0.json", &res);
+    requests--;                                  /* this one has no record */
+    setrlimit(RLIMIT_FSIZE, &old);
+    CHECK(status == 503 && strstr(res.reason, "audit log") != NULL,
+          "audit log full: status %d (%s)", status, res.reason);
+    tkms_signer_result_free(&res);
+    check_audit("signed", "after the audit failure");
+}
+
+static void test_verify_response_format(void)
+{
+    tkms_err err;
+    const char *bad[] = {"", "[]", "{}", "{\"server\":1}", NULL};
+    for (size_t i = 0; bad[i] != NULL; i++)
+        CHECK(tkms_signer_verify_response(bad[i], strlen(bad[i]), identity.public_key, &err) ==
+                  TKMS_ERR_BAD_FORMAT, "malformed response %zu accepted", i);
+}
+
+int main(void)
+{
+    set_up();
+    test_add_shares();
+    test_attestations();
+    test_other_requests();
+    test_verify_response_format();
+    test_slashing_unwritable();
+    test_audit_unwritable();
+
+    tkms_signer_free(signer);
+    tkms_slashing_close(slashing);
+    tkms_audit_close(audit);
+    tkms_identity_wipe(&identity);
+    for (size_t i = 0; i < 5; i++)
+        tkms_share_wipe(&shares[i]);
+    tkms_group_free(group);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        printf("note: could not remove %s\n", dir);
+    return test_report();
+}
