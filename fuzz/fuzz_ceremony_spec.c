@@ -10,16 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_common.h"
 #include "tkms/ceremony.h"
-
-static void require_explained(const tkms_err *err)
-{
-    if (err->message[0] == '\0')
-        abort();
-    for (const char *c = err->message; *c; c++)
-        if (*c < 0x20 || *c > 0x7e)
-            abort();
-}
 
 static void check_consistent(const tkms_ceremony_spec *spec)
 {
@@ -48,7 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (tkms_ceremony_spec_parse(&spec, (const char *)data, size, &err) != TKMS_OK) {
         if (spec != NULL)
             abort();
-        require_explained(&err);
+        fuzz_require_explained(&err);
         return 0;
     }
     check_consistent(spec);

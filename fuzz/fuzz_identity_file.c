@@ -12,27 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_common.h"
 #include "tkms/identity_file.h"
 
-#define FUZZ_PASSWORD "fuzz"
-#define CHEAP_SCRYPT_WORK (1024u * 8u)   /* n·r·p, the cost of scrypt */
-#define CHEAP_PBKDF2_C 1000u
-
-static bool is_cheap(const tkms_kdf_params *p)
-{
-    if (p->kdf == TKMS_KDF_PBKDF2)
-        return p->pbkdf2_c <= CHEAP_PBKDF2_C;
-    return (uint64_t)p->scrypt_n * p->scrypt_r * p->scrypt_p <= CHEAP_SCRYPT_WORK;
-}
-
-static void require_explained(const tkms_err *err)
-{
-    if (err->message[0] == '\0')
-        abort();
-    for (const char *c = err->message; *c; c++)
-        if (*c < 0x20 || *c > 0x7e)
-            abort();
-}
 
 /* Re-encrypts `id` like `file` and checks that it reads back. */
 static void round_trip(const tkms_identity_file *file, const tkms_identity *id)
@@ -65,12 +47,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (tkms_identity_file_parse(&file, (const char *)data, size, &err) != TKMS_OK) {
         if (file != NULL)
             abort();
-        require_explained(&err);
+        fuzz_require_explained(&err);
         return 0;
     }
     tkms_kdf_params params;
     tkms_secret_file_kdf_params(file, &params);
-    if (is_cheap(&params)) {
+    if (fuzz_kdf_is_cheap(&params)) {
         static const tkms_identity zero;
         tkms_identity id;
         tkms_status st = tkms_identity_file_decrypt(&id, file, FUZZ_PASSWORD, &err);
@@ -82,7 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         } else if (memcmp(&id, &zero, sizeof zero) != 0) {
             abort();   /* a failed decryption must leave nothing behind */
         } else {
-            require_explained(&err);
+            fuzz_require_explained(&err);
         }
         tkms_identity_wipe(&id);
     }

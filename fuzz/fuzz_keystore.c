@@ -13,27 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_common.h"
 #include "tkms/keystore.h"
 
-#define FUZZ_PASSWORD "fuzz"
-#define CHEAP_SCRYPT_WORK (1024u * 8u)   /* n·r·p, the cost of scrypt */
-#define CHEAP_PBKDF2_C 1000u
-
-static bool is_cheap(const tkms_kdf_params *p)
-{
-    if (p->kdf == TKMS_KDF_PBKDF2)
-        return p->pbkdf2_c <= CHEAP_PBKDF2_C;
-    return (uint64_t)p->scrypt_n * p->scrypt_r * p->scrypt_p <= CHEAP_SCRYPT_WORK;
-}
-
-static void require_explained(const tkms_err *err)
-{
-    if (err->message[0] == '\0')
-        abort();
-    for (const char *c = err->message; *c; c++)
-        if (*c < 0x20 || *c > 0x7e)
-            abort();
-}
 
 static bool secrets_equal(const tkms_secret_key *a, const tkms_secret_key *b)
 {
@@ -73,7 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     tkms_keystore *ks;
     tkms_err err = {0};
     if (tkms_keystore_parse(&ks, (const char *)data, size, &err) != TKMS_OK) {
-        require_explained(&err);
+        fuzz_require_explained(&err);
         return 0;
     }
     tkms_kdf_params params;
@@ -85,7 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                           share->index > share->share_count ||
                           share->threshold > share->share_count))
         abort();
-    if (is_cheap(&params)) {
+    if (fuzz_kdf_is_cheap(&params)) {
         static const tkms_secret_key zero;
         tkms_secret_key secret;
         tkms_status st = tkms_keystore_decrypt(ks, FUZZ_PASSWORD, &secret, &err);
@@ -94,7 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         else if (memcmp(&secret, &zero, sizeof zero) != 0)
             abort();   /* a failed decryption must leave nothing behind */
         else
-            require_explained(&err);
+            fuzz_require_explained(&err);
         tkms_secret_key_wipe(&secret);
     }
     tkms_keystore_free(ks);

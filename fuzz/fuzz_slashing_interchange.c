@@ -14,18 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_common.h"
 #include "tkms/slashing.h"
 
 static const uint8_t genesis[TKMS_ROOT_SIZE];   /* zero */
-
-static void require_explained(const tkms_err *err)
-{
-    if (err->message[0] == '\0')
-        abort();
-    for (const char *c = err->message; *c; c++)
-        if (*c < 0x20 || *c > 0x7e)
-            abort();
-}
 
 static tkms_slashing_db *fresh_db(void)
 {
@@ -61,7 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     tkms_status st = tkms_slashing_import(db, (const char *)data, size, &err);
     char *after = export_all(db);
     if (st != TKMS_OK) {
-        require_explained(&err);
+        fuzz_require_explained(&err);
         if (strcmp(before, after) != 0)
             abort();   /* a refused import changed the history */
     } else {

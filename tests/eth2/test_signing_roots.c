@@ -33,62 +33,6 @@ static const tkms_eth2_chain DEVNET = {
 
 /* ---- finding the captured requests (read in place) ------------------- */
 
-static bool is_dir(const char *path)
-{
-    struct stat st;
-    return path != NULL && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-/* $TKMS_LODESTAR, else ../shared/lodestar next to the source tree (from
- * $TKMS_SOURCE_DIR, or from this file's path). */
-static const char *lodestar_dir(void)
-{
-    static char dir[4096];
-    const char *env = getenv("TKMS_LODESTAR");
-    if (env != NULL && env[0] != '\0') {
-        snprintf(dir, sizeof dir, "%s", env);
-    } else {
-        const char *src = getenv("TKMS_SOURCE_DIR");
-        if (src != NULL && src[0] != '\0') {
-            snprintf(dir, sizeof dir, "%s/../shared/lodestar", src);
-        } else {
-            /* __FILE__ is <source>/tests/eth2/test_signing_roots.c */
-            snprintf(dir, sizeof dir, "%s", __FILE__);
-            for (int up = 0; up < 3; up++) {
-                char *slash = strrchr(dir, '/');
-                if (slash == NULL) {
-                    dir[0] = '.';
-                    dir[1] = '\0';
-                    break;
-                }
-                *slash = '\0';
-            }
-            strncat(dir, "/../shared/lodestar", sizeof dir - strlen(dir) - 1);
-        }
-    }
-    if (!is_dir(dir))
-        test_fatal("Lodestar captures not found at '%s': set TKMS_LODESTAR to "
-                   "the shared/lodestar directory", dir);
-    return dir;
-}
-
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        test_fatal("cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    if (buf == NULL || fread(buf, 1, (size_t)n, f) != (size_t)n)
-        test_fatal("cannot read %s", path);
-    fclose(f);
-    buf[n] = '\0';
-    *len = (size_t)n;
-    return buf;
-}
-
 static int compare_strings(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -98,7 +42,7 @@ static int compare_strings(const void *a, const void *b)
 static size_t check_captured_dir(const char *sub, const tkms_eth2_chain *chain)
 {
     char dir[4096];
-    snprintf(dir, sizeof dir, "%s/%s", lodestar_dir(), sub);
+    snprintf(dir, sizeof dir, "%s", test_lodestar_path(sub));
     DIR *d = opendir(dir);
     if (d == NULL)
         test_fatal("missing %s", dir);
@@ -118,7 +62,7 @@ static size_t check_captured_dir(const char *sub, const tkms_eth2_chain *chain)
         char path[4200];
         size_t len;
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-        char *body = read_file(path, &len);
+        char *body = test_read_file(path, &len);
         tkms_eth2_request req;
         tkms_err err;
         tkms_status st = tkms_eth2_parse_sign_request(&req, body, len, chain, &err);

@@ -39,36 +39,12 @@ static uint64_t requests;          /* sign calls made: one audit record each */
 
 /* ---- the captured requests ---------------------------------------------- */
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        test_fatal("cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *text = malloc((size_t)size + 1);
-    if (text == NULL || fread(text, 1, (size_t)size, f) != (size_t)size)
-        test_fatal("cannot read %s", path);
-    fclose(f);
-    text[size] = '\0';
-    *len = (size_t)size;
-    return text;
-}
-
-/* A captured request body: $TKMS_LODESTAR or $TKMS_SOURCE_DIR/../shared/lodestar. */
+/* A captured request body, read in place from the shared Lodestar folder. */
 static char *captured(const char *name, size_t *len)
 {
-    char path[4096];
-    const char *lodestar = getenv("TKMS_LODESTAR");
-    const char *source = getenv("TKMS_SOURCE_DIR");
-    if (lodestar != NULL && lodestar[0] != '\0')
-        snprintf(path, sizeof path, "%s/captured-requests/%s", lodestar, name);
-    else if (source != NULL && source[0] != '\0')
-        snprintf(path, sizeof path, "%s/../shared/lodestar/captured-requests/%s", source, name);
-    else
-        test_fatal("set TKMS_LODESTAR (shared/lodestar) or TKMS_SOURCE_DIR");
-    return slurp(path, len);
+    char rel[256];
+    snprintf(rel, sizeof rel, "captured-requests/%s", name);
+    return test_read_file(test_lodestar_path(rel), len);
 }
 
 /* A captured body with one string member changed (path of object keys,
@@ -261,7 +237,7 @@ static void check_audit(const char *outcome, const char *what)
     CHECK(lines == requests, "%s: %llu audit records for %llu requests", what,
           (unsigned long long)lines, (unsigned long long)requests);
     size_t len;
-    char *text = slurp(audit_path, &len);
+    char *text = test_read_file(audit_path, &len);
     char *last = len > 1 ? text + len - 2 : text;
     while (last > text && last[-1] != '\n')
         last--;

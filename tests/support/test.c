@@ -109,6 +109,45 @@ void test_free_list(char **list)
     free(list);
 }
 
+const char *test_lodestar_path(const char *rel)
+{
+    static char path[8192];
+    const char *dir = getenv("TKMS_LODESTAR");
+    const char *source = getenv("TKMS_SOURCE_DIR");
+    char fallback[4096];
+    if ((dir == NULL || dir[0] == '\0') && source != NULL && source[0] != '\0') {
+        snprintf(fallback, sizeof fallback, "%.4000s/../shared/lodestar", source);
+        dir = fallback;
+    }
+#ifdef TKMS_LODESTAR_DEFAULT
+    if (dir == NULL || dir[0] == '\0')
+        dir = TKMS_LODESTAR_DEFAULT;
+#endif
+    struct stat st;
+    if (dir == NULL || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        test_fatal("the shared Lodestar folder was not found at '%s': set TKMS_LODESTAR "
+                   "to the shared/lodestar directory", dir ? dir : "(unset)");
+    snprintf(path, sizeof path, "%s/%s", dir, rel);
+    return path;
+}
+
+char *test_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        test_fatal("cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (buf == NULL || fread(buf, 1, (size_t)n, f) != (size_t)n)
+        test_fatal("cannot read %s", path);
+    fclose(f);
+    buf[n] = '\0';
+    *len = (size_t)n;
+    return buf;
+}
+
 json_t *test_load_json(const char *path)
 {
     json_error_t error;

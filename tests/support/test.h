@@ -44,6 +44,15 @@ const char *test_vector_path(const char *rel);
 char **test_vector_files(const char *rel);
 void test_free_list(char **list);
 
+/* Absolute path of `rel` under the shared Lodestar folder ($TKMS_LODESTAR,
+ * else ../shared/lodestar next to the source tree); exits with a clear
+ * message if the folder does not exist. Static until the next call. */
+const char *test_lodestar_path(const char *rel);
+
+/* Reads a whole file (NUL-terminated, malloc'ed; *len without the NUL);
+ * exits on failure. */
+char *test_read_file(const char *path, size_t *len);
+
 /* Loads a JSON file or exits with the parse error. */
 json_t *test_load_json(const char *path);
 
