@@ -16,18 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_common.h"
 #include "tkms/ceremony_message.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define INVARIANT(cond)                                                         \
-    do {                                                                        \
-        if (!(cond)) {                                                          \
-            fprintf(stderr, "invariant violated at %s:%d: %s\n", __FILE__,      \
-                    __LINE__, #cond);                                           \
-            abort();                                                            \
-        }                                                                       \
-    } while (0)
 
 static bool same_fields(const tkms_message *a, const tkms_message *b)
 {

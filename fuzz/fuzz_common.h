@@ -6,11 +6,25 @@
 #define TKMS_FUZZ_COMMON_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "tkms/keystore.h"
 #include "tkms/status.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Aborts (a finding for libFuzzer) with the condition that failed. */
+#define INVARIANT(cond)                                                         \
+    do {                                                                        \
+        if (!(cond)) {                                                          \
+            fprintf(stderr, "invariant violated at %s:%d: %s\n", __FILE__,      \
+                    __LINE__, #cond);                                           \
+            abort();                                                            \
+        }                                                                       \
+    } while (0)
 
 #define FUZZ_PASSWORD "fuzz"
 #define CHEAP_SCRYPT_WORK (1024u * 8u)   /* n·r·p, the cost of scrypt */

@@ -26,19 +26,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "fuzz_common.h"
 #include "tkms/bls.h"
 #include "tkms/hex.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define INVARIANT(cond)                                                         \
-    do {                                                                        \
-        if (!(cond)) {                                                          \
-            fprintf(stderr, "invariant violated at %s:%d: %s\n", __FILE__,      \
-                    __LINE__, #cond);                                           \
-            abort();                                                            \
-        }                                                                       \
-    } while (0)
 
 #define HEX_MAX 128 /* bytes; longer strings exercise the "too long" path */
 

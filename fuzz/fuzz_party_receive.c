@@ -46,19 +46,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_common.h"
 #include "tkms/ceremony_message.h"
 #include "tkms/dkg.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define INVARIANT(cond)                                                         \
-    do {                                                                        \
-        if (!(cond)) {                                                          \
-            fprintf(stderr, "invariant violated at %s:%d: %s\n", __FILE__,      \
-                    __LINE__, #cond);                                           \
-            abort();                                                            \
-        }                                                                       \
-    } while (0)
 
 #define PARTIES 3
 #define SCENARIOS 4

@@ -7,7 +7,6 @@
  * cli_ceremony_write_party into a fresh temporary directory that is renamed
  * into place only when complete, so a failure leaves nothing half-written.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -15,8 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "cli_ceremony.h"
 #include "tkms/allocation.h"

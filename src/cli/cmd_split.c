@@ -6,7 +6,6 @@
  * directory which is renamed into place only when complete, so a failure
  * leaves nothing half-written.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -14,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "tkms/allocation.h"

@@ -17,19 +17,11 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/../cli/lib.sh"
 
 bash "$here/install-packages.sh"
-noble() { node "$here/noble_verify.mjs" "$@"; }
+source "$here/noble_lib.sh"
 
 cd "$TMP"
 MSG=0x$(printf 'tkms ceremony x noble' | sha256sum | cut -c1-64)
 MSG2=0x$(printf 'another message' | od -An -tx1 | tr -d ' \n')
-
-CASES=()
-case_verify() {  # NAME PUBKEY MESSAGE SIGNATURE EXPECT
-    CASES+=("{\"name\": \"$1\", \"op\": \"verify\", \"pubkey\": \"$2\", \"message\": \"$3\", \"signature\": \"$4\", \"expect\": $5}")
-}
-case_feldman() {  # NAME GROUP_FILE INDEX
-    CASES+=("{\"name\": \"$1\", \"op\": \"feldman\", \"commitments\": $(json_get "$2" d.commitments), \"index\": $3, \"pubkey\": \"$(json_get "$2" "d.share_public_keys[$3 - 1]")\", \"expect\": true}")
-}
 
 # check_key NAME OUT KEY OWNER... — the named owners sign key KEY of the
 # ceremony in OUT (its --json output is OUT.json) with all their shares;
@@ -64,24 +56,6 @@ check_key() {
     case_verify "$name: combined signature, other message, rejected" "$pk" "$MSG2" "$combined" false
     assert_eq "$name: noble's Lagrange combine = tkms combine" "$combined" "$(noble lagrange "${parts[@]}")"
     LAST_PK=$pk LAST_SIG=$combined
-}
-
-run_noble_cases() {
-    local IFS=,
-    echo "[${CASES[*]}]" >cases.json
-    local out rc=0
-    out=$(noble check cases.json) || rc=$?
-    local n_ok n_bad
-    n_ok=$(grep -c '^ok - ' <<<"$out" || true)
-    n_bad=$(grep -c '^not ok - ' <<<"$out" || true)
-    PASSED=$((PASSED + n_ok))
-    if [ "$n_bad" -gt 0 ]; then
-        FAILED=$((FAILED + n_bad))
-        grep '^not ok - ' <<<"$out" | sed 's/^/FAIL: noble: /' >&2
-    fi
-    assert_eq "noble ran every check" "${#CASES[@]}" "$((n_ok + n_bad))"
-    assert_eq "noble exit status" "$([ "$n_bad" -eq 0 ] && echo 0 || echo 1)" "$rc"
-    CASES=()
 }
 
 # ---- 3-of-5, two keys ---------------------------------------------------------
