@@ -372,15 +372,31 @@ static tkms_status append_failed(tkms_audit *log, tkms_err *err, const char *wha
     return tkms_fail(err, TKMS_ERR_IO, "audit log: %s: %s", what, strerror(e));
 }
 
+/* After a failed append: true (and the handle usable again) when the file,
+ * read and verified from its start once more, ends exactly at the last
+ * good record this handle wrote — the failed write was cut back. */
+static bool recovered(tkms_audit *log)
+{
+    chain st = {0};
+    uint64_t size;
+    if (lseek(log->fd, 0, SEEK_SET) != 0 || check_fd(log->fd, &st, &size, NULL) != TKMS_OK ||
+        st.seq != log->seq || size != log->size ||
+        memcmp(st.prev, log->prev, sizeof log->prev) != 0)
+        return false;
+    log->failed = false;
+    return true;
+}
+
 tkms_status tkms_audit_append(tkms_audit *log, const char *event, const char *data_json,
                               tkms_err *err)
 {
     tkms_err_clear(err);
     if (log == NULL || event == NULL || data_json == NULL)
         return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT, "audit log: NULL argument");
-    if (log->failed)
+    if (log->failed && !recovered(log))
         return tkms_fail(err, TKMS_ERR_IO,
-                         "audit log: an earlier write failed; reopen the log");
+                         "audit log: an earlier write failed and the log does not end where "
+                         "it did before it; reopen the log");
     if (!event_ok(event))
         return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT,
                          "audit log: event must be 1..%d characters of [a-z0-9._-]",

@@ -4,12 +4,16 @@
  * kind of damage (a changed, deleted or reordered line, a torn tail, a
  * wrong first prev, a non-canonical line, an overlong line) reported at
  * the right line; open refusing a broken log and a second writer;
- * argument checks; and durability (a fresh reader sees each record as
- * soon as append returns).
+ * argument checks; durability (a fresh reader sees each record as soon as
+ * append returns); and a disk that is full for a while (RLIMIT_FSIZE): the
+ * failed append leaves nothing behind and the next one, once there is
+ * room, continues the chain without a reopen.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -324,6 +328,36 @@ static void test_second_writer_and_args(void)
     CHECK(tkms_audit_open(NULL, p, &err) == TKMS_ERR_INVALID_ARGUMENT, "NULL out");
 }
 
+static void test_full_disk_recovers(void)
+{
+    const char *p = path_of("full.log");
+    tkms_audit *log = NULL;
+    tkms_err err;
+    if (tkms_audit_open(&log, p, &err) != TKMS_OK)
+        test_fatal("open: %s", err.message);
+    CHECK(tkms_audit_append(log, "sign", "{\"n\":1}", &err) == TKMS_OK, "first append");
+    struct stat sb;
+    stat(p, &sb);
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit old, tight;
+    getrlimit(RLIMIT_FSIZE, &old);
+    tight = old;
+    tight.rlim_cur = (rlim_t)sb.st_size + 20;   /* room for part of a line only */
+    setrlimit(RLIMIT_FSIZE, &tight);
+    CHECK(tkms_audit_append(log, "sign", "{\"n\":2}", &err) == TKMS_ERR_IO,
+          "append on a full disk fails");
+    setrlimit(RLIMIT_FSIZE, &old);
+    uint64_t lines = 0;
+    CHECK(tkms_audit_verify_file(p, &lines, NULL, &err) == TKMS_OK && lines == 1,
+          "the failed append left nothing behind (%llu lines): %s",
+          (unsigned long long)lines, err.message);
+    CHECK(tkms_audit_append(log, "sign", "{\"n\":3}", &err) == TKMS_OK,
+          "with room again the next append works without a reopen: %s", err.message);
+    CHECK(tkms_audit_verify_file(p, &lines, NULL, &err) == TKMS_OK && lines == 2,
+          "the chain continues (%llu lines)", (unsigned long long)lines);
+    tkms_audit_close(log);
+}
+
 int main(void)
 {
     if (mkdtemp(dir) == NULL)
@@ -331,7 +365,8 @@ int main(void)
     test_append_reopen_verify();
     test_tamper();
     test_second_writer_and_args();
-    const char *names[] = {"chain.log", "good.log", "bad.log", "locked.log"};
+    test_full_disk_recovers();
+    const char *names[] = {"chain.log", "good.log", "bad.log", "locked.log", "full.log"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         unlink(path_of(names[i]));
     rmdir(dir);
