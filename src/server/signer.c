@@ -6,6 +6,7 @@
  */
 #include "signer.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,21 @@ typedef struct {
     tkms_share share;                                /* secret */
 } held_share;
 
+/* A key that is not simply "ready": locked by an operator, or
+ * unavailable (its keystore could not be read) with the reason. */
+typedef struct {
+    uint8_t group_key[TKMS_PUBLIC_KEY_SIZE];
+    tkms_signer_key_state state;
+    char reason[TKMS_ERR_MESSAGE_SIZE];
+} key_mark;
+
+/*
+ * Locks: `keys` (a reader-writer lock preferring writers) guards the
+ * shares and the marks: sign requests read them for their whole length,
+ * so signing runs in parallel; adding, removing and marking keys write.
+ * `records` serializes the slashing database and the audit log, whose
+ * handles are single-threaded; it is always taken after `keys`.
+ */
 struct tkms_signer {
     tkms_identity identity;                          /* secret */
     tkms_eth2_chain chain;
@@ -32,6 +48,12 @@ struct tkms_signer {
     tkms_audit *audit;                               /* borrowed */
     held_share *shares;
     size_t share_count, share_capacity;
+    key_mark *marks;
+    size_t mark_count;
+    tkms_signer_authorizer authorize;
+    void *authorize_arg;
+    pthread_rwlock_t keys;
+    pthread_mutex_t records;
 };
 
 static const size_t CONTEXT_SIZE = sizeof TKMS_SIGNER_RESPONSE_CONTEXT; /* with NUL */
@@ -66,20 +88,30 @@ static const held_share *find_shares(const tkms_signer *signer,
     return NULL;
 }
 
-size_t tkms_signer_share_count(const tkms_signer *signer,
+size_t tkms_signer_share_count(tkms_signer *signer,
                                const uint8_t group_key[TKMS_PUBLIC_KEY_SIZE])
 {
     size_t count = 0;
-    if (signer != NULL && group_key != NULL)
+    if (signer != NULL && group_key != NULL) {
+        pthread_rwlock_rdlock(&signer->keys);
         find_shares(signer, group_key, &count);
+        pthread_rwlock_unlock(&signer->keys);
+    }
     return count;
 }
 
-tkms_status tkms_signer_add_share(tkms_signer *signer, const tkms_share_info *info,
-                                  const tkms_share *share, tkms_err *err)
+static key_mark *find_mark(const tkms_signer *signer,
+                           const uint8_t group_key[TKMS_PUBLIC_KEY_SIZE])
 {
-    if (signer == NULL || info == NULL || share == NULL || info->commitments == NULL)
-        return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT, "signer: missing argument");
+    for (size_t i = 0; i < signer->mark_count; i++)
+        if (memcmp(signer->marks[i].group_key, group_key, TKMS_PUBLIC_KEY_SIZE) == 0)
+            return &signer->marks[i];
+    return NULL;
+}
+
+static tkms_status add_share_locked(tkms_signer *signer, const tkms_share_info *info,
+                                    const tkms_share *share, tkms_err *err)
+{
     if (share->index != info->index || share->index == 0 ||
         share->index > info->share_count)
         return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT,
@@ -133,6 +165,112 @@ tkms_status tkms_signer_add_share(tkms_signer *signer, const tkms_share_info *in
     return TKMS_OK;
 }
 
+tkms_status tkms_signer_add_share(tkms_signer *signer, const tkms_share_info *info,
+                                  const tkms_share *share, tkms_err *err)
+{
+    if (signer == NULL || info == NULL || share == NULL || info->commitments == NULL)
+        return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT, "signer: missing argument");
+    pthread_rwlock_wrlock(&signer->keys);
+    tkms_status st = add_share_locked(signer, info, share, err);
+    pthread_rwlock_unlock(&signer->keys);
+    return st;
+}
+
+size_t tkms_signer_remove_key(tkms_signer *signer,
+                              const uint8_t group_key[TKMS_PUBLIC_KEY_SIZE])
+{
+    if (signer == NULL || group_key == NULL)
+        return 0;
+    pthread_rwlock_wrlock(&signer->keys);
+    size_t count;
+    const held_share *first = find_shares(signer, group_key, &count);
+    if (first != NULL) {
+        size_t at = (size_t)(first - signer->shares);
+        for (size_t i = at; i < at + count; i++)
+            tkms_share_wipe(&signer->shares[i].share);
+        memmove(&signer->shares[at], &signer->shares[at + count],
+                (signer->share_count - at - count) * sizeof *signer->shares);
+        signer->share_count -= count;
+        tkms_wipe(&signer->shares[signer->share_count], count * sizeof *signer->shares);
+    }
+    pthread_rwlock_unlock(&signer->keys);
+    return count;
+}
+
+tkms_status tkms_signer_mark_key(tkms_signer *signer,
+                                 const uint8_t group_key[TKMS_PUBLIC_KEY_SIZE],
+                                 tkms_signer_key_state state, const char *reason)
+{
+    if (signer == NULL || group_key == NULL || state > TKMS_SIGNER_KEY_UNAVAILABLE)
+        return TKMS_ERR_INVALID_ARGUMENT;
+    tkms_status st = TKMS_OK;
+    pthread_rwlock_wrlock(&signer->keys);
+    key_mark *mark = find_mark(signer, group_key);
+    if (state == TKMS_SIGNER_KEY_READY) {
+        if (mark != NULL)
+            *mark = signer->marks[--signer->mark_count];
+    } else {
+        if (mark == NULL) {
+            key_mark *grown = realloc(signer->marks,
+                                      (signer->mark_count + 1) * sizeof *signer->marks);
+            if (grown == NULL) {
+                st = TKMS_ERR_NO_MEMORY;
+                goto done;
+            }
+            signer->marks = grown;
+            mark = &signer->marks[signer->mark_count++];
+            memcpy(mark->group_key, group_key, TKMS_PUBLIC_KEY_SIZE);
+        }
+        mark->state = state;
+        snprintf(mark->reason, sizeof mark->reason, "%s", reason != NULL ? reason : "");
+    }
+done:
+    pthread_rwlock_unlock(&signer->keys);
+    return st;
+}
+
+tkms_signer_key_state tkms_signer_key_state_of(tkms_signer *signer,
+                                               const uint8_t group_key[TKMS_PUBLIC_KEY_SIZE],
+                                               char reason[TKMS_ERR_MESSAGE_SIZE])
+{
+    tkms_signer_key_state state = TKMS_SIGNER_KEY_READY;
+    if (reason != NULL)
+        reason[0] = '\0';
+    if (signer == NULL || group_key == NULL)
+        return state;
+    pthread_rwlock_rdlock(&signer->keys);
+    const key_mark *mark = find_mark(signer, group_key);
+    if (mark != NULL) {
+        state = mark->state;
+        if (reason != NULL)
+            memcpy(reason, mark->reason, TKMS_ERR_MESSAGE_SIZE);
+    }
+    pthread_rwlock_unlock(&signer->keys);
+    return state;
+}
+
+void tkms_signer_set_authorizer(tkms_signer *signer, tkms_signer_authorizer authorize,
+                                void *arg)
+{
+    if (signer == NULL)
+        return;
+    pthread_rwlock_wrlock(&signer->keys);
+    signer->authorize = authorize;
+    signer->authorize_arg = arg;
+    pthread_rwlock_unlock(&signer->keys);
+}
+
+tkms_status tkms_signer_with_records(tkms_signer *signer, tkms_signer_records_fn fn,
+                                     void *arg, tkms_err *err)
+{
+    if (signer == NULL || fn == NULL)
+        return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT, "signer: missing argument");
+    pthread_mutex_lock(&signer->records);
+    tkms_status st = fn(signer->slashing, signer->audit, arg, err);
+    pthread_mutex_unlock(&signer->records);
+    return st;
+}
+
 /* ---- life cycle ----------------------------------------------------------- */
 
 tkms_status tkms_signer_new(tkms_signer **out, const tkms_identity *identity,
@@ -150,6 +288,20 @@ tkms_status tkms_signer_new(tkms_signer **out, const tkms_identity *identity,
     signer->chain = *chain;
     signer->slashing = slashing;
     signer->audit = audit;
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init(&attr);
+    /* An operator's change must not wait behind an endless stream of
+     * sign requests. */
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    int failed = pthread_rwlock_init(&signer->keys, &attr);
+    pthread_rwlockattr_destroy(&attr);
+    if (failed || pthread_mutex_init(&signer->records, NULL) != 0) {
+        if (!failed)
+            pthread_rwlock_destroy(&signer->keys);
+        tkms_identity_wipe(&signer->identity);
+        free(signer);
+        return tkms_fail(err, TKMS_ERR_NO_MEMORY, "signer: cannot create its locks");
+    }
     *out = signer;
     return TKMS_OK;
 }
@@ -162,6 +314,9 @@ void tkms_signer_free(tkms_signer *signer)
         tkms_share_wipe(&signer->shares[i].share);
     tkms_wipe(signer->shares, signer->share_capacity * sizeof *signer->shares);
     free(signer->shares);
+    free(signer->marks);
+    pthread_rwlock_destroy(&signer->keys);
+    pthread_mutex_destroy(&signer->records);
     tkms_identity_wipe(&signer->identity);
     tkms_wipe(signer, sizeof *signer);
     free(signer);
@@ -286,11 +441,14 @@ static tkms_status append_audit(tkms_signer *signer, const sign_record *rec,
  * else = "error") in the audit log and fills *out with it; a failed
  * append turns any decision into 503. Returns the status of the answer.
  */
-static tkms_status decide(tkms_signer *signer, const sign_record *rec, int http,
-                          tkms_status st, const char *reason, tkms_signer_result *out,
-                          tkms_err *err)
+static tkms_status decide_locked(tkms_signer *signer, const sign_record *rec, int http,
+                                 tkms_status st, const char *reason, tkms_signer_result *out,
+                                 tkms_err *err)
 {
-    const char *outcome = http == 200 ? "signed" : http == 412 ? "refused" : "error";
+    const char *outcome = http == 200   ? "signed"
+                          : http == 412 ? "refused"
+                          : http == 403 ? "denied"
+                                        : "error";
     tkms_err audit_err;
     tkms_err_clear(&audit_err);
     if (append_audit(signer, rec, outcome, reason, &audit_err) != TKMS_OK) {
@@ -307,6 +465,17 @@ static tkms_status decide(tkms_signer *signer, const sign_record *rec, int http,
         tkms_err_clear(err);
     else
         tkms_fail(err, st, "%s", out->reason);
+    return st;
+}
+
+/* decide_locked, taking the records lock for the audit append. */
+static tkms_status decide(tkms_signer *signer, const sign_record *rec, int http,
+                          tkms_status st, const char *reason, tkms_signer_result *out,
+                          tkms_err *err)
+{
+    pthread_mutex_lock(&signer->records);
+    st = decide_locked(signer, rec, http, st, reason, out, err);
+    pthread_mutex_unlock(&signer->records);
     return st;
 }
 
@@ -394,19 +563,11 @@ static size_t write_response(const tkms_signer *signer, const held_share *shares
     return b.len;
 }
 
-tkms_status tkms_signer_sign(tkms_signer *signer, const char *client,
-                             const char *pubkey_hex, const char *body, size_t len,
-                             tkms_signer_result *out, tkms_err *err)
+/* tkms_signer_sign with the keys lock held for reading. */
+static tkms_status sign_locked(tkms_signer *signer, const char *client,
+                               const char *pubkey_hex, const char *body, size_t len,
+                               tkms_signer_result *out, tkms_err *err)
 {
-    if (out == NULL)
-        return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT, "signer: missing argument");
-    memset(out, 0, sizeof *out);
-    if (signer == NULL || client == NULL || pubkey_hex == NULL || (body == NULL && len > 0)) {
-        out->status = 500;
-        snprintf(out->reason, sizeof out->reason, "signer: missing argument");
-        return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT, "%s", out->reason);
-    }
-
     sign_record rec = {.client = client, .pubkey = "", .type = "", .signing_root = ""};
     char reason[TKMS_ERR_MESSAGE_SIZE];
     tkms_err e;
@@ -418,6 +579,16 @@ tkms_status tkms_signer_sign(tkms_signer *signer, const char *client,
         return decide(signer, &rec, 400, TKMS_ERR_BAD_FORMAT, reason, out, err);
     }
     tkms_hex_encode(rec.pubkey, group_key, sizeof group_key);
+    const key_mark *mark = find_mark(signer, group_key);
+    if (mark != NULL && mark->state == TKMS_SIGNER_KEY_LOCKED) {
+        snprintf(reason, sizeof reason, "key %s is locked", rec.pubkey);
+        return decide(signer, &rec, 423, TKMS_ERR_REFUSED, reason, out, err);
+    }
+    if (mark != NULL && mark->state == TKMS_SIGNER_KEY_UNAVAILABLE) {
+        snprintf(reason, sizeof reason, "key %.98s is unavailable: %.120s", rec.pubkey,
+                 mark->reason);
+        return decide(signer, &rec, 503, TKMS_ERR_IO, reason, out, err);
+    }
     size_t count;
     const held_share *shares = find_shares(signer, group_key, &count);
     if (shares == NULL) {
@@ -437,6 +608,12 @@ tkms_status tkms_signer_sign(tkms_signer *signer, const char *client,
     rec.type = tkms_eth2_type_name(req.type);
     tkms_hex_encode(rec.signing_root, req.signing_root, TKMS_ROOT_SIZE);
 
+    if (signer->authorize != NULL &&
+        !signer->authorize(signer->authorize_arg, client, req.type, group_key, reason)) {
+        reason[sizeof reason - 1] = '\0';
+        return decide(signer, &rec, 403, TKMS_ERR_REFUSED, reason, out, err);
+    }
+
     if ((req.type == TKMS_ETH2_DEPOSIT || req.type == TKMS_ETH2_VALIDATOR_REGISTRATION) &&
         (!req.has_pubkey || memcmp(req.pubkey, group_key, sizeof group_key) != 0))
         return decide(signer, &rec, 400, TKMS_ERR_BAD_FORMAT,
@@ -453,15 +630,16 @@ tkms_status tkms_signer_sign(tkms_signer *signer, const char *client,
         return decide(signer, &rec, 500, TKMS_ERR_NO_MEMORY, "out of memory", out, err);
     }
 
-    if (is_slashable(req.type)) {
-        st = check_slashing(signer, &req, group_key, &e);
-        if (st != TKMS_OK) {
-            free(buf);
-            free(partials);
-            return decide(signer, &rec, http_of(st), st, e.message, out, err);
-        }
-    }
-    st = decide(signer, &rec, 200, TKMS_OK, "", out, err);
+    /* The slashing record and the audit record are made under one hold of
+     * the records lock, so the audit log lists signatures in the order
+     * the slashing database allowed them. */
+    pthread_mutex_lock(&signer->records);
+    st = is_slashable(req.type) ? check_slashing(signer, &req, group_key, &e) : TKMS_OK;
+    if (st != TKMS_OK)
+        st = decide_locked(signer, &rec, http_of(st), st, e.message, out, err);
+    else
+        st = decide_locked(signer, &rec, 200, TKMS_OK, "", out, err);
+    pthread_mutex_unlock(&signer->records);
     if (st != TKMS_OK) {
         free(buf);
         free(partials);
@@ -479,6 +657,24 @@ tkms_status tkms_signer_sign(tkms_signer *signer, const char *client,
     out->body = buf;
     out->body_len = body_len;
     return TKMS_OK;
+}
+
+tkms_status tkms_signer_sign(tkms_signer *signer, const char *client,
+                             const char *pubkey_hex, const char *body, size_t len,
+                             tkms_signer_result *out, tkms_err *err)
+{
+    if (out == NULL)
+        return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT, "signer: missing argument");
+    memset(out, 0, sizeof *out);
+    if (signer == NULL || client == NULL || pubkey_hex == NULL || (body == NULL && len > 0)) {
+        out->status = 500;
+        snprintf(out->reason, sizeof out->reason, "signer: missing argument");
+        return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT, "%s", out->reason);
+    }
+    pthread_rwlock_rdlock(&signer->keys);
+    tkms_status st = sign_locked(signer, client, pubkey_hex, body, len, out, err);
+    pthread_rwlock_unlock(&signer->keys);
+    return st;
 }
 
 /* ---- verifying a response --------------------------------------------------- */

@@ -26,7 +26,7 @@
  *
  * Audit record: event "sign", data
  *   {"client":…,"pubkey":"0x…","type":"ATTESTATION","signing_root":"0x…",
- *    "outcome":"signed"|"refused"|"error","reason":"…"}
+ *    "outcome":"signed"|"refused"|"denied"|"error","reason":"…"}
  * ("type" and "signing_root" are "" when not known yet; "reason" is "" for
  * "signed"). Nothing secret is ever written there or into a reason.
  *
@@ -47,11 +47,21 @@
  * canonical bytes from the parsed values, so whitespace or hex case in
  * transit do not matter, but every value does.
  *
- * A signer is for one thread at a time (its slashing handle is).
+ * Threads: every function may be called from any thread at any time. Sign
+ * requests run in parallel (the partial signatures are computed outside
+ * any exclusive lock); the slashing check and the audit append of each
+ * request are serialized, as are key changes (add, remove, mark), which
+ * wait for the sign requests in progress and go before new ones.
+ *
+ * Before step 3 two more checks run: a key marked locked is 423 and a key
+ * marked unavailable (its keystore could not be read) is 503, both with
+ * the reason; and after parsing, the authorizer (if set) may deny the
+ * client this type for this key: 403 with its reason.
  */
 #ifndef TKMS_SERVER_SIGNER_H
 #define TKMS_SERVER_SIGNER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -75,10 +85,12 @@ typedef struct tkms_signer tkms_signer;
 /* The answer to one sign request, HTTP-like. */
 typedef struct {
     int status;    /* 200 signed; 400 bad request (incl. signing-root
-                    * mismatch, wrong genesis validators root); 404 unknown
-                    * key; 412 refused by slashing protection; 503 could
-                    * not record (slashing or audit): not signed; 500
-                    * internal failure (out of memory): not signed        */
+                    * mismatch, wrong genesis validators root); 403 denied
+                    * by the authorizer; 404 unknown key; 412 refused by
+                    * slashing protection; 423 key locked; 503 key
+                    * unavailable, or could not record (slashing or
+                    * audit): not signed; 500 internal failure (out of
+                    * memory): not signed                                 */
     char *body;    /* 200: the response JSON (malloc'ed, NUL-terminated);
                     * otherwise NULL                                      */
     size_t body_len;
@@ -122,8 +134,59 @@ tkms_status tkms_signer_add_share(tkms_signer *signer, const tkms_share_info *in
                                   const tkms_share *share, tkms_err *err);
 
 /* Number of shares held for the 48-byte group key (0: unknown key). */
-size_t tkms_signer_share_count(const tkms_signer *signer,
+size_t tkms_signer_share_count(tkms_signer *signer,
                                const uint8_t group_key[TKMS_PUBLIC_KEY_SIZE]);
+
+/* Removes (and wipes) every share of the group key; returns how many
+ * there were. Its mark, if any, stays (see tkms_signer_mark_key). */
+size_t tkms_signer_remove_key(tkms_signer *signer,
+                              const uint8_t group_key[TKMS_PUBLIC_KEY_SIZE]);
+
+typedef enum {
+    TKMS_SIGNER_KEY_READY = 0,    /* signs when it has shares            */
+    TKMS_SIGNER_KEY_LOCKED,       /* an operator locked it: 423          */
+    TKMS_SIGNER_KEY_UNAVAILABLE,  /* a keystore could not be read: 503   */
+} tkms_signer_key_state;
+
+/*
+ * Sets the state of a group key (held or not). READY clears the mark;
+ * `reason` (may be NULL; one line, no secrets, cut at
+ * TKMS_ERR_MESSAGE_SIZE) is what an unavailable key's 503 says.
+ * Returns TKMS_OK, TKMS_ERR_INVALID_ARGUMENT or TKMS_ERR_NO_MEMORY.
+ */
+tkms_status tkms_signer_mark_key(tkms_signer *signer,
+                                 const uint8_t group_key[TKMS_PUBLIC_KEY_SIZE],
+                                 tkms_signer_key_state state, const char *reason);
+
+/* The key's state; copies its reason into `reason` (may be NULL). */
+tkms_signer_key_state tkms_signer_key_state_of(tkms_signer *signer,
+                                               const uint8_t group_key[TKMS_PUBLIC_KEY_SIZE],
+                                               char reason[TKMS_ERR_MESSAGE_SIZE]);
+
+/*
+ * Decides whether `client` may have `type` signed by `group_key`. Returns
+ * true to allow; false to deny, with a one-line reason written into
+ * `reason` (TKMS_ERR_MESSAGE_SIZE bytes). Called from any thread, with
+ * the signer's key lock held for reading: it must not call the signer.
+ */
+typedef bool (*tkms_signer_authorizer)(void *arg, const char *client, tkms_eth2_type type,
+                                       const uint8_t group_key[TKMS_PUBLIC_KEY_SIZE],
+                                       char reason[TKMS_ERR_MESSAGE_SIZE]);
+
+/* Sets (or with NULL clears) the authorizer consulted for every request
+ * that parses. Without one every client may sign every type. */
+void tkms_signer_set_authorizer(tkms_signer *signer, tkms_signer_authorizer authorize,
+                                void *arg);
+
+/* Work on the slashing database and the audit log with the signer's
+ * records lock held (they are single-threaded handles). */
+typedef tkms_status (*tkms_signer_records_fn)(tkms_slashing_db *slashing, tkms_audit *audit,
+                                              void *arg, tkms_err *err);
+
+/* Runs fn(slashing, audit, arg, err) under the records lock and returns
+ * what it returns (TKMS_ERR_INVALID_ARGUMENT for a NULL signer or fn). */
+tkms_status tkms_signer_with_records(tkms_signer *signer, tkms_signer_records_fn fn,
+                                     void *arg, tkms_err *err);
 
 /*
  * Handles one sign request (see the order at the top): `client` is the

@@ -10,7 +10,11 @@
  * signs without a slashing record; a slashing database or audit log that
  * cannot be written (RLIMIT_FSIZE, SIGXFSZ ignored) is 503 with nothing
  * signed; every request leaves one audit record and the log verifies.
+ * Also: a locked key is 423, an unavailable one 503 with its reason, a
+ * client the authorizer denies 403 with nothing recorded; eight threads
+ * racing conflicting votes get exactly one signature; a removed key 404.
  */
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -485,6 +489,139 @@ static void test_verify_response_format(void)
                   TKMS_ERR_BAD_FORMAT, "malformed response %zu accepted", i);
 }
 
+/* ---- key states, the authorizer, threads ---------------------------------------- */
+
+static void test_key_states(void)
+{
+    char *body = attestation(200);
+    tkms_signer_mark_key(signer, group_key, TKMS_SIGNER_KEY_LOCKED, NULL);
+    CHECK(tkms_signer_key_state_of(signer, group_key, NULL) == TKMS_SIGNER_KEY_LOCKED,
+          "locked key reads locked");
+    expect_status(body, group_hex, 423, "is locked", "locked key");
+    check_audit("error", "locked key");
+    tkms_signer_mark_key(signer, group_key, TKMS_SIGNER_KEY_UNAVAILABLE,
+                         "share-2.json: wrong password");
+    expect_status(body, group_hex, 503, "share-2.json: wrong password", "unavailable key");
+    tkms_signer_mark_key(signer, group_key, TKMS_SIGNER_KEY_READY, NULL);
+    expect_status(body, group_hex, 200, NULL, "ready again");
+    free(body);
+}
+
+static bool deny_attestations_of_eve(void *arg, const char *client, tkms_eth2_type type,
+                                     const uint8_t key[TKMS_PUBLIC_KEY_SIZE],
+                                     char reason[TKMS_ERR_MESSAGE_SIZE])
+{
+    (void)arg;
+    (void)key;
+    if (strcmp(client, "eve") == 0 && type == TKMS_ETH2_ATTESTATION) {
+        snprintf(reason, TKMS_ERR_MESSAGE_SIZE, "client eve may not sign ATTESTATION");
+        return false;
+    }
+    return true;
+}
+
+static void test_authorizer(void)
+{
+    tkms_signer_set_authorizer(signer, deny_attestations_of_eve, NULL);
+    char *body = attestation(202);
+    tkms_signer_result res;
+    requests++;
+    tkms_signer_sign(signer, "eve", group_hex, body, strlen(body), &res, NULL);
+    CHECK(res.status == 403 && strstr(res.reason, "eve may not sign") != NULL,
+          "denied client: %d %s", res.status, res.reason);
+    tkms_signer_result_free(&res);
+    check_audit("denied", "denied client");
+    size_t blocks, before, after;
+    history(&blocks, &before);
+    expect_status(body, group_hex, 200, NULL, "another client may");
+    history(&blocks, &after);
+    CHECK(after == before + 1, "the denied request recorded nothing (%zu, %zu)", before, after);
+    tkms_signer_set_authorizer(signer, NULL, NULL);
+    free(body);
+}
+
+/* Eight threads each send the same attestation slot with their own block
+ * root (eight conflicting votes) and then their own distinct attestations. */
+#define THREADS 8
+#define DISTINCT 6
+
+typedef struct {
+    int index;
+    int conflicting_status;
+    int distinct_ok;
+} racer;
+
+static char *conflicting[THREADS];
+static char *distinct[THREADS][DISTINCT];
+
+static void *race(void *arg)
+{
+    racer *r = arg;
+    tkms_signer_result res;
+    tkms_signer_sign(signer, "vc-1", group_hex, conflicting[r->index],
+                     strlen(conflicting[r->index]), &res, NULL);
+    r->conflicting_status = res.status;
+    tkms_signer_result_free(&res);
+    for (int i = 0; i < DISTINCT; i++) {
+        tkms_signer_sign(signer, "vc-1", group_hex, distinct[r->index][i],
+                         strlen(distinct[r->index][i]), &res, NULL);
+        r->distinct_ok += res.status == 200;
+        tkms_signer_result_free(&res);
+    }
+    return NULL;
+}
+
+static void test_threads(void)
+{
+    for (int t = 0; t < THREADS; t++) {
+        char root[70];
+        snprintf(root, sizeof root, "0x%064x", 0xa0 + t);
+        char *vote = attestation(300);
+        json_t *j = json_loads(vote, 0, NULL);
+        json_object_set_new(json_object_get(j, "attestation"), "beacon_block_root",
+                            json_string(root));
+        conflicting[t] = json_dumps(j, JSON_COMPACT);
+        json_decref(j);
+        free(vote);
+        for (int i = 0; i < DISTINCT; i++)
+            distinct[t][i] = attestation(1000 + (uint64_t)(t * DISTINCT + i) * 2);
+    }
+    pthread_t threads[THREADS];
+    racer racers[THREADS];
+    for (int t = 0; t < THREADS; t++) {
+        racers[t] = (racer){.index = t};
+        pthread_create(&threads[t], NULL, race, &racers[t]);
+    }
+    int signed_conflicting = 0, refused = 0, distinct_ok = 0;
+    for (int t = 0; t < THREADS; t++) {
+        pthread_join(threads[t], NULL);
+        signed_conflicting += racers[t].conflicting_status == 200;
+        refused += racers[t].conflicting_status == 412;
+        distinct_ok += racers[t].distinct_ok;
+    }
+    requests += THREADS * (1 + DISTINCT);
+    CHECK(signed_conflicting == 1 && refused == THREADS - 1,
+          "of %d racing conflicting votes exactly one is signed (%d signed, %d refused)",
+          THREADS, signed_conflicting, refused);
+    CHECK(distinct_ok == THREADS * DISTINCT, "every distinct attestation signed (%d of %d)",
+          distinct_ok, THREADS * DISTINCT);
+    check_audit("signed", "after the threads");
+    for (int t = 0; t < THREADS; t++) {
+        free(conflicting[t]);
+        for (int i = 0; i < DISTINCT; i++)
+            free(distinct[t][i]);
+    }
+}
+
+static void test_remove_key(void)
+{
+    CHECK(tkms_signer_remove_key(signer, group_key) == 2, "removing the key drops 2 shares");
+    CHECK(tkms_signer_share_count(signer, group_key) == 0, "no share left");
+    char *body = attestation(400);
+    expect_status(body, group_hex, 404, "unknown public key", "removed key");
+    free(body);
+}
+
 int main(void)
 {
     set_up();
@@ -494,6 +631,10 @@ int main(void)
     test_verify_response_format();
     test_slashing_unwritable();
     test_audit_unwritable();
+    test_key_states();
+    test_authorizer();
+    test_threads();
+    test_remove_key();
 
     tkms_signer_free(signer);
     tkms_slashing_close(slashing);
