@@ -3,7 +3,7 @@
 #   make check   every test: the normal build, then an ASan+UBSan build
 #                with clang that also runs each libFuzzer target briefly
 #   make demo    the CLI flow end to end
-#   make bench   tkms bench
+#   make bench   tkms bench, bench dkg, and the server benchmark (scripts/bench-server)
 JOBS ?= $(shell nproc)
 
 .PHONY: all deps build check check-normal check-sanitize demo bench clean
@@ -35,6 +35,8 @@ demo: build
 
 bench: build
 	@build/tkms bench
+	@build/tkms bench dkg
+	@scripts/bench-server
 
 clean:
 	rm -rf build build-sanitize

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "tkms/bls.h"
 #include "tkms/group_file.h"
@@ -45,6 +46,15 @@ int cmd_identity(int argc, char **argv);
 int cmd_slashing(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_certs(int argc, char **argv);
+int cmd_server(int argc, char **argv);
+int cmd_bench_server(int argc, char **argv);
+
+/* Seconds on `clock` (CLOCK_MONOTONIC, CLOCK_THREAD_CPUTIME_ID, …). */
+double cli_clock_seconds(clockid_t clock);
+
+/* Plain blst sign on this core, µs per signature: the faster of two 0.3 s
+ * runs. Every benchmark prints its figures as ratios to it. */
+double cli_plain_sign_us(void);
 
 /* Largest message accepted by sign/verify/combine, in bytes. */
 #define CLI_MESSAGE_MAX_SIZE (1024u * 1024u)

@@ -2,13 +2,9 @@
  * cli_ceremony.h — what the `tkms ceremony …`, `tkms identity …` and
  * `tkms bench dkg` commands share.
  *
- * Outputs of a finished ceremony, under an output directory D:
- *   D/keys/<m>/group.json                 public group file of key m
- *                                         (0-based), with the owners
- *   D/keys/<m>/<owner>/share-<i>.json     that owner's share keystores
- *   D/transcript.json                     {"ceremony_id", "spec_hash",
- *     "transcript": "0x…", "keys": ["0x…", …], "disqualified": [{"party":
- *     ID, "reason": "…", "evidence": ["0x<signed message>", …]}]}
+ * Outputs of a finished ceremony, under an output directory D, are laid
+ * out as tkms/ceremony_output.h says (D/keys/<m>/group.json,
+ * D/keys/<m>/<owner>/share-<i>.json, D/transcript.json).
  */
 #ifndef TKMS_CLI_CEREMONY_H
 #define TKMS_CLI_CEREMONY_H
@@ -23,17 +19,18 @@ int cmd_ceremony_init(int argc, char **argv);
 int cmd_ceremony_step(int argc, char **argv);
 int cmd_ceremony_simulate(int argc, char **argv);
 int cmd_ceremony_spec(int argc, char **argv);
+int cmd_ceremony_run(int argc, char **argv);
 
 /* `tkms bench dkg`. */
 int cmd_bench_dkg(int argc, char **argv);
 
 /*
- * Writes what DONE party `party` holds into `dir` (layout above): its share
- * keystores (encrypted with `password` and `params`, naming the owner), and
- * the group files and the transcript if they are not there yet (every
- * honest party has the same ones; an existing file that differs is an
- * error). Files are written atomically and never overwritten. Prints the
- * error itself; returns a CLI_EXIT_* code.
+ * Writes what DONE party `party` holds into `dir` with
+ * tkms_ceremony_write_party (tkms/ceremony_output.h): its share keystores
+ * (encrypted with `password` and `params`, naming the owner), and the
+ * group files and the transcript if they are not there yet (an existing
+ * file that differs is an error). Prints the error itself; returns a
+ * CLI_EXIT_* code.
  */
 int cli_ceremony_write_party(const char *cmd, const char *dir,
                              const tkms_ceremony_spec *spec, const tkms_party *party,

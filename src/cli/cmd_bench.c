@@ -30,6 +30,7 @@
 static const char *const help =
     "usage: tkms bench [--json] [--seconds S]\n"
     "       tkms bench dkg [--json]   (see tkms bench dkg --help)\n"
+    "       tkms bench server …       (see tkms bench server --help)\n"
     "\n"
     "Measures threshold BLS operations for K = 3, 41, 101 (n = 2K-1) on one\n"
     "core and prints each as microseconds per operation and as a ratio to\n"
@@ -224,6 +225,8 @@ int cmd_bench(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "dkg") == 0)
         return cmd_bench_dkg(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "server") == 0)
+        return cmd_bench_server(argc - 1, argv + 1);
     static const struct option options[] = {
         {"json", no_argument, NULL, 'j'},
         {"seconds", required_argument, NULL, 's'},

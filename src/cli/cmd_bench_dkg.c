@@ -50,13 +50,6 @@ static const config configs[] = {
     {"weighted 10 owners n=100 K=67 M=1", 10, 67, 1, weighted_shares},
 };
 
-static double clock_seconds(clockid_t clock)
-{
-    struct timespec ts;
-    clock_gettime(clock, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 /* on_work: CPU seconds spent inside each party's calls. */
 typedef struct {
     double *cpu;     /* [m] */
@@ -66,37 +59,13 @@ typedef struct {
 static void on_work(void *ctx, uint32_t party, int begin)
 {
     party_clock *c = ctx;
-    double now = clock_seconds(CLOCK_THREAD_CPUTIME_ID);
+    double now = cli_clock_seconds(CLOCK_THREAD_CPUTIME_ID);
     if (begin)
         c->started = now;
     else
         c->cpu[party - 1] += now - c->started;
 }
 
-/* Plain blst sign, µs per signature: the faster of two 0.3 s runs. */
-static double sign_us(void)
-{
-    tkms_secret_key sk;
-    uint8_t bytes[32] = {0}, msg[32] = {0};
-    bytes[31] = 7;
-    tkms_secret_key_from_bytes(&sk, bytes);
-    double best = 0;
-    for (int run = 0; run < 2; run++) {
-        unsigned n = 0;
-        double start = clock_seconds(CLOCK_MONOTONIC), elapsed;
-        do {
-            tkms_signature sig;
-            msg[0] = (uint8_t)n++;
-            tkms_sign(&sig, &sk, msg, sizeof msg);
-            elapsed = clock_seconds(CLOCK_MONOTONIC) - start;
-        } while (elapsed < 0.3 || n < 3);
-        double us = elapsed * 1e6 / n;
-        if (run == 0 || us < best)
-            best = us;
-    }
-    tkms_secret_key_wipe(&sk);
-    return best;
-}
 
 typedef struct {
     double wall, cpu;               /* seconds, the whole ceremony       */
@@ -153,10 +122,10 @@ static int run_config(const config *c, result *out)
     party_clock clock = {.cpu = cpu};
     tkms_simulation_config cfg = {.spec = spec, .identities = identities,
                                   .rng = tkms_rng_system(), .on_work = on_work, .ctx = &clock};
-    double wall0 = clock_seconds(CLOCK_MONOTONIC), cpu0 = clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
+    double wall0 = cli_clock_seconds(CLOCK_MONOTONIC), cpu0 = cli_clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
     tkms_status st = tkms_simulate(&sim, &cfg, &err);
-    out->wall = clock_seconds(CLOCK_MONOTONIC) - wall0;
-    out->cpu = clock_seconds(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
+    out->wall = cli_clock_seconds(CLOCK_MONOTONIC) - wall0;
+    out->cpu = cli_clock_seconds(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
     if (st != TKMS_OK) {
         rc = cli_fail(CMD, "%s: %s", c->name, err.message);
         goto done;
@@ -231,13 +200,13 @@ int cmd_bench_dkg(int argc, char **argv)
      * one is used, which can only make the ratios larger (conservative) */
     enum { CONFIGS = sizeof configs / sizeof *configs };
     result results[CONFIGS];
-    double sign = sign_us();
+    double sign = cli_plain_sign_us();
     for (size_t i = 0; i < CONFIGS; i++) {
         int rc = run_config(&configs[i], &results[i]);
         if (rc != 0)
             return rc;
     }
-    double after = sign_us();
+    double after = cli_plain_sign_us();
     sign = after < sign ? after : sign;
     if (json)
         printf("{\"blst_sign_us\": %.1f,\n \"results\": [\n", sign);

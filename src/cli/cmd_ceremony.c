@@ -1,7 +1,8 @@
 /*
  * cmd_ceremony.c — `tkms ceremony SUBCOMMAND`: dispatches to spec (write a
  * ceremony spec), init and step (the file ceremony, one party at a time)
- * and simulate (every party in one process).
+ * simulate (every party in one process) and run (the relay of a ceremony
+ * among threshold servers).
  */
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +17,9 @@ static const char *const help =
     "                          [--old-shares DIR]\n"
     "       tkms ceremony simulate --parties N --threshold K [--stakes FILE --shares N]\n"
     "                              [--keys M] [--malicious ID:KIND,...] --out-dir D [--json]\n"
+    "       tkms ceremony run --spec SPEC.json --server ID=URL ... --ca CA.pem\n"
+    "                         --cert CLIENT.pem --key CLIENT-key.pem [--abort | --commit]\n"
+    "                         [--timeout-ms N] [--json]\n"
     "\n"
     "A key ceremony makes keys that no machine ever holds whole (distributed\n"
     "key generation), or moves a key's shares to new owners (reshare). See\n"
@@ -35,5 +39,7 @@ int cmd_ceremony(int argc, char **argv)
         return cmd_ceremony_step(argc - 1, argv + 1);
     if (strcmp(argv[1], "simulate") == 0)
         return cmd_ceremony_simulate(argc - 1, argv + 1);
+    if (strcmp(argv[1], "run") == 0)
+        return cmd_ceremony_run(argc - 1, argv + 1);
     return cli_usage("ceremony", "unknown subcommand '%s'", argv[1]);
 }

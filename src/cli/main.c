@@ -24,6 +24,7 @@ static const cli_command commands[] = {
     {"slashing", "EIP-3076 slashing protection: import, export, check", cmd_slashing},
     {"audit", "check the hash-chained audit log", cmd_audit},
     {"certs", "create a CA and server and client certificates (mutual TLS)", cmd_certs},
+    {"server", "run a threshold server (mutual TLS, its own slashing protection)", cmd_server},
     {"bench", "measure threshold signing (and `bench dkg`) against plain blst sign", cmd_bench},
 };
 

@@ -1,0 +1,106 @@
+# shellcheck shell=bash
+# server_lib.sh — running real `tkms server` processes on 127.0.0.1 for the
+# server tests (sourced after tests/cli/lib.sh).
+#
+#   make_pki                      CA, certificate "server" (IP 127.0.0.1) and
+#                                 clients "gateway", "operator", "intruder" in
+#                                 $PKI, plus a foreign CA's client in $PKI2
+#   write_config NAME [EXTRA]     $TMP/NAME/server.yaml with data dir
+#                                 $TMP/NAME/data, port 0, the rules below, and
+#                                 EXTRA lines appended (YAML)
+#   start_server NAME [FLAGS…]    starts it; waits for its port: $PORT_<NAME>,
+#                                 $PID_<NAME>; its log is $TMP/NAME/log
+#   stop_server NAME [SIGNAL]     stops it (default TERM) and waits
+#   api NAME CLIENT METHOD PATH [BODY-FILE]
+#                                 one HTTPS request with CLIENT's certificate
+#                                 ("none" = no certificate, "foreign" = the
+#                                 other CA's client): $STATUS and $BODY
+#
+# Default rules: gateway may sign (every type), operator may use admin,
+# ceremony and metrics; intruder has a valid certificate and no rule.
+
+PKI=$TMP/pki
+PKI2=$TMP/pki-foreign
+# Chain of the Lodestar captures (tests/server reads them in place).
+GVR=0x04700007fabc8282644aed6d1c7c9e21d38a03a0c4ba193f3afe428824b3a673
+command -v curl >/dev/null || { echo "curl is required (scripts/install-deps)" >&2; exit 1; }
+
+make_pki() {
+    "$TKMS" certs init --dir "$PKI" >/dev/null
+    "$TKMS" certs server --dir "$PKI" --name server --ip 127.0.0.1 >/dev/null
+    for c in gateway operator intruder; do
+        "$TKMS" certs client --dir "$PKI" --name "$c" >/dev/null
+    done
+    "$TKMS" certs init --dir "$PKI2" >/dev/null
+    "$TKMS" certs client --dir "$PKI2" --name gateway >/dev/null
+}
+
+write_config() {
+    local name=$1 extra=${2:-}
+    mkdir -p "$TMP/$name"
+    cat >"$TMP/$name/server.yaml" <<YAML
+listen: 127.0.0.1:0
+data_dir: data
+tls:
+  cert: $PKI/server.pem
+  key: $PKI/server-key.pem
+  ca: $PKI/ca.pem
+genesis_validators_root: "$GVR"
+workers: 2
+max_body_size: 65536
+keystore:
+  scrypt_n: 1024
+rules:
+  - client: gateway
+    operations: [sign]
+  - client: operator
+    operations: [admin, ceremony, metrics]
+YAML
+    if [ -n "$extra" ]; then printf '%s\n' "$extra" >>"$TMP/$name/server.yaml"; fi
+}
+
+start_server() {
+    local name=$1; shift
+    local log=$TMP/$name/log
+    : >"$log"
+    "$TKMS" server --config "$TMP/$name/server.yaml" "$@" 2>>"$log" &
+    local pid=$!
+    local port="" i
+    for i in $(seq 1 200); do
+        port=$(grep -o 'msg=listening .*port=[0-9]*' "$log" | tail -1 | sed 's/.*port=//')
+        [ -n "$port" ] && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    printf -v "PID_$name" '%s' "$pid"
+    printf -v "PORT_$name" '%s' "$port"
+    [ -n "$port" ]
+}
+
+stop_server() {
+    local name=$1 sig=${2:-TERM}
+    local pid_var="PID_$name"
+    local pid=${!pid_var:-}
+    [ -n "$pid" ] || return 0
+    kill "-$sig" "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    printf -v "PID_$name" '%s' ""
+    return 0
+}
+
+api() {
+    local name=$1 client=$2 method=$3 path=$4 body=${5:-}
+    local port_var="PORT_$name"
+    local cert=() data=()
+    case "$client" in
+        none) ;;
+        foreign) cert=(--cert "$PKI2/gateway.pem" --key "$PKI2/gateway-key.pem") ;;
+        *) cert=(--cert "$PKI/$client.pem" --key "$PKI/$client-key.pem") ;;
+    esac
+    [ -n "$body" ] && data=(-H 'Content-Type: application/json' --data-binary "@$body")
+    STATUS=$(curl -s -o "$TMP/.body" -w '%{http_code}' --max-time 30 --tlsv1.3 \
+                  --cacert "$PKI/ca.pem" "${cert[@]}" -X "$method" "${data[@]}" \
+                  "https://127.0.0.1:${!port_var}$path" 2>/dev/null) || true
+    BODY=$(cat "$TMP/.body" 2>/dev/null || true)
+    rm -f "$TMP/.body"
+}
