@@ -38,4 +38,9 @@ tkms_status tkms_file_write_atomic(const char *path, const void *data,
  * `path` durable. Best effort: errors are ignored. */
 void tkms_file_sync_parent(const char *path);
 
+/* Deletes `path` and everything below it (not following symbolic links)
+ * and makes the deletion durable in its parent. An absent path is fine.
+ * Returns TKMS_OK, or TKMS_ERR_IO naming what could not be deleted. */
+tkms_status tkms_file_remove_tree(const char *path, tkms_err *err);
+
 #endif /* TKMS_FILE_H */

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "tkms/ceremony_output.h"
 #include "tkms/file.h"
 #include "tkms/group_file.h"
 #include "tkms/hex.h"
@@ -227,23 +228,10 @@ int cli_write_share_keystore(const char *cmd, const char *path, const tkms_group
                              const tkms_share *share, const char *owner,
                              const char *password, const tkms_kdf_params *params)
 {
-    tkms_share_info info = {
-        .index = share->index,
-        .threshold = group->threshold,
-        .share_count = group->share_count,
-        .group_key = group->group_key,
-        .commitments = group->commitments,
-    };
-    snprintf(info.owner, sizeof info.owner, "%s", owner);
-    char *json;
     tkms_err err;
-    if (tkms_keystore_encrypt(&json, &share->key, password, params, &info, NULL,
-                              tkms_rng_system(), &err) != TKMS_OK)
-        return cli_fail(cmd, "share %u: %s", share->index, err.message);
-    int rc = cli_write_new_file(cmd, path, json, true);
-    tkms_wipe(json, strlen(json));
-    free(json);
-    return rc;
+    if (tkms_share_keystore_write(path, group, share, owner, password, params, &err) != TKMS_OK)
+        return cli_fail(cmd, "%s", err.message);
+    return CLI_EXIT_OK;
 }
 
 void cli_print_hex(const uint8_t *bytes, size_t len)

@@ -37,20 +37,7 @@ static const char *unusable(const char *path)
 
 void cli_remove_tree(const char *dir)
 {
-    DIR *d = opendir(dir);
-    if (d == NULL)
-        return;
-    struct dirent *e;
-    char path[PATH_MAX];
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (unlink(path) != 0 && (errno == EISDIR || errno == EPERM))
-            cli_remove_tree(path);
-    }
-    closedir(d);
-    rmdir(dir);
+    tkms_file_remove_tree(dir, NULL);
 }
 
 int cli_out_dir_begin(cli_out_dir *d, const char *cmd, const char *flag, const char *path)

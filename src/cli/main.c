@@ -20,7 +20,7 @@ static const cli_command commands[] = {
     {"combine", "combine partial signatures into the group signature", cmd_combine},
     {"verify", "verify a signature, an aggregate or a fast aggregate", cmd_verify},
     {"identity", "make a party's identity key file (ceremony messages, sealed shares)", cmd_identity},
-    {"ceremony", "distributed key generation and resharing (init, step, simulate)", cmd_ceremony},
+    {"ceremony", "distributed key generation and resharing (spec, run, init, step, simulate)", cmd_ceremony},
     {"slashing", "EIP-3076 slashing protection: import, export, check", cmd_slashing},
     {"audit", "check the hash-chained audit log", cmd_audit},
     {"certs", "create a CA and server and client certificates (mutual TLS)", cmd_certs},

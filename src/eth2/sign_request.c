@@ -9,6 +9,7 @@
 
 #include "tkms/eth2.h"
 #include "tkms/hex.h"
+#include "tkms/text.h"
 
 #include "containers.h"
 #include "eth2_json.h"
@@ -271,13 +272,9 @@ static tkms_status type_field(tkms_eth2_type *out, const json_t *body,
     if (strcmp(s, "BLOCK") == 0)
         return tkms_fail(err, TKMS_ERR_UNSUPPORTED,
                          "type: BLOCK (v1) is not supported, send BLOCK_V2");
-    char shown[41];                    /* printable, cut: it is the client's text */
-    size_t n = 0;
-    for (; s[n] != '\0' && n < sizeof shown - 1; n++)
-        shown[n] = s[n] >= ' ' && s[n] < 0x7f && s[n] != '\'' ? s[n] : '?';
-    shown[n] = '\0';
-    return tkms_fail(err, TKMS_ERR_UNSUPPORTED, "type: unknown signing type '%s'%s", shown,
-                     s[n] != '\0' ? "…" : "");
+    char shown[48];                    /* the client's text: printable, cut */
+    return tkms_fail(err, TKMS_ERR_UNSUPPORTED, "type: unknown signing type '%s'",
+                     tkms_text_printable(shown, sizeof shown, s, 40));
 }
 
 /* The body's own signing root, when it carries one (`signingRoot`, or the

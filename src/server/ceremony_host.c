@@ -18,7 +18,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -192,23 +191,11 @@ static tkms_status make_dir(const char *path, tkms_err *err)
                      errno == EEXIST ? "a file of that name exists" : strerror(errno));
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path) == 0 || errno == ENOENT ? 0 : -1;
-}
-
 /* Deletes `path` and everything below it (absent is fine); false when
  * something could not be deleted. */
 static bool remove_tree(const char *path)
 {
-    if (!exists(path))
-        return true;
-    bool ok = nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) == 0;
-    tkms_file_sync_parent(path);
-    return ok;
+    return tkms_file_remove_tree(path, NULL) == TKMS_OK;
 }
 
 /* Reads a ceremony's state word into `word` ("" when the directory has no

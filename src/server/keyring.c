@@ -274,32 +274,6 @@ tkms_status keyring_import(const char *data_dir, const char *json, size_t len,
     return keyring_load_key(data_dir, group_key, password, signer, err);
 }
 
-/* Removes every file in `dir`, then `dir` itself (one level: key
- * directories hold files only). */
-static tkms_status remove_key_dir(const char *dir, tkms_err *err)
-{
-    DIR *d = opendir(dir);
-    if (d == NULL)
-        return tkms_fail(err, errno == ENOENT ? TKMS_ERR_NOT_FOUND : TKMS_ERR_IO,
-                         "cannot read %s: %s", dir, strerror(errno));
-    struct dirent *entry;
-    char path[PATH_SIZE + 300];
-    while ((entry = readdir(d)) != NULL) {
-        if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof path, "%s/%s", dir, entry->d_name);
-        if (unlink(path) != 0) {
-            closedir(d);
-            return tkms_fail(err, TKMS_ERR_IO, "cannot remove %s: %s", path, strerror(errno));
-        }
-    }
-    closedir(d);
-    if (rmdir(dir) != 0)
-        return tkms_fail(err, TKMS_ERR_IO, "cannot remove %s: %s", dir, strerror(errno));
-    tkms_file_sync_parent(dir);
-    return TKMS_OK;
-}
-
 tkms_status keyring_delete(const char *data_dir, const uint8_t group_key[TKMS_PUBLIC_KEY_SIZE],
                            tkms_signer *signer, tkms_err *err)
 {
@@ -309,7 +283,7 @@ tkms_status keyring_delete(const char *data_dir, const uint8_t group_key[TKMS_PU
         return tkms_fail(err, TKMS_ERR_NOT_FOUND, "no such key");
     tkms_signer_remove_key(signer, group_key);
     tkms_signer_mark_key(signer, group_key, TKMS_SIGNER_KEY_READY, NULL);
-    return remove_key_dir(dir, err);
+    return tkms_file_remove_tree(dir, err);
 }
 
 tkms_status keyring_set_locked(const char *data_dir, const uint8_t group_key[TKMS_PUBLIC_KEY_SIZE],

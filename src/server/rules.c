@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "tkms/hex.h"
+#include "tkms/text.h"
 
 typedef struct {
     char *client;                                /* "*" = any authenticated client */
@@ -28,25 +29,6 @@ struct server_rules {
 /* Shortest shown value, and how much of a user's text goes into a message. */
 #define SHOW_MAX 40u
 
-/* Copies `text` into out (size > SHOW_MAX + 4) printable: bytes outside
- * 0x20..0x7e become '?', and a long text is cut with "...". */
-static const char *show(char *out, size_t size, const char *text, size_t max)
-{
-    size_t j = 0;
-    if (max + 4 > size)
-        max = size - 4;
-    for (size_t i = 0; text[i] != '\0'; i++) {
-        if (j == max) {
-            memcpy(out + j, "...", 3);
-            j += 3;
-            break;
-        }
-        unsigned char c = (unsigned char)text[i];
-        out[j++] = (c >= 0x20 && c <= 0x7e) ? (char)c : '?';
-    }
-    out[j] = '\0';
-    return out;
-}
 
 const char *server_operation_name(server_operation op)
 {
@@ -88,7 +70,7 @@ tkms_status server_op_set_add(server_op_set *set, const char *name, tkms_err *er
     return tkms_fail(err, TKMS_ERR_BAD_FORMAT,
                      "unknown operation '%s' (expected sign, admin, ceremony, metrics or a "
                      "signing type such as ATTESTATION)",
-                     show(shown, sizeof shown, name, SHOW_MAX));
+                     tkms_text_printable(shown, sizeof shown, name, SHOW_MAX));
 }
 
 tkms_status server_rule_key_parse(uint8_t key[SERVER_RULE_KEY_SIZE], const char *text,
@@ -100,7 +82,7 @@ tkms_status server_rule_key_parse(uint8_t key[SERVER_RULE_KEY_SIZE], const char 
         char shown[SHOW_MAX + 8];
         return tkms_fail(err, TKMS_ERR_BAD_FORMAT,
                          "bad key '%s': expected 0x and 96 hex digits",
-                         show(shown, sizeof shown, text, SHOW_MAX));
+                         tkms_text_printable(shown, sizeof shown, text, SHOW_MAX));
     }
     return TKMS_OK;
 }
@@ -307,7 +289,7 @@ void server_rules_denial(char *out, size_t size, const char *client, server_oper
         snprintf(who, sizeof who, "an unauthenticated client");
     else {
         char shown[64 + 8];
-        snprintf(who, sizeof who, "client %s", show(shown, sizeof shown, client, 64));
+        snprintf(who, sizeof who, "client %s", tkms_text_printable(shown, sizeof shown, client, 64));
     }
     if (op == SERVER_OP_SIGN) {
         const char *type_name = tkms_eth2_type_name(type);

@@ -90,19 +90,20 @@ static void on_signal(evutil_socket_t fd, short what, void *arg)
     event_base_loopexit(s->base, NULL);
 }
 
+/* Loads a key a ceremony committed; runs under the admin lock, which the
+ * commit route holds (server_routes.c). */
 static void on_commit(void *arg, const uint8_t group_key[TKMS_PUBLIC_KEY_SIZE])
 {
     tkms_server *s = arg;
     char hex[TKMS_HEX_SIZE(TKMS_PUBLIC_KEY_SIZE)];
     tkms_hex_encode(hex, group_key, TKMS_PUBLIC_KEY_SIZE);
     tkms_err e;
-    pthread_mutex_lock(&s->admin);
+    char reason[512];
     if (keyring_load_key(s->cfg->data_dir, group_key, s->password, s->signer, &e) == TKMS_OK)
         tkms_log(TKMS_LOG_INFO, "key from a ceremony serves", "key=%s", hex);
     else
         tkms_log(TKMS_LOG_ERROR, "key from a ceremony is unavailable", "key=%s reason=%s", hex,
-                 e.message);
-    pthread_mutex_unlock(&s->admin);
+                 tkms_log_quote(reason, sizeof reason, e.message));
 }
 
 /* The authorizer the signer consults for every parsed sign request. */
@@ -184,9 +185,13 @@ tkms_status tkms_server_open(tkms_server **out, const server_config *cfg, const 
         json_t *entry;
         json_array_foreach(list, i, entry) {
             if (strcmp(json_string_value(json_object_get(entry, "state")), "unavailable") == 0)
+            {
+                char reason[512];
                 tkms_log(TKMS_LOG_ERROR, "key unavailable", "key=%s reason=%s",
                          json_string_value(json_object_get(entry, "pubkey")),
-                         json_string_value(json_object_get(entry, "reason")));
+                         tkms_log_quote(reason, sizeof reason,
+                                        json_string_value(json_object_get(entry, "reason"))));
+            }
         }
         json_decref(list);
     }

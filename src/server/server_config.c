@@ -25,6 +25,7 @@
 #include "tkms/file.h"
 #include "tkms/hex.h"
 #include "tkms/owners.h"
+#include "tkms/text.h"
 
 extern char **environ;
 
@@ -36,27 +37,8 @@ extern char **environ;
 
 /* ---- small helpers -------------------------------------------------------- */
 
-/* Copies `text` printable into out (`size` bytes): bytes outside 0x20..0x7e
- * become '?', and text longer than `max` is cut with "...". */
-static const char *show_n(char *out, size_t size, const char *text, size_t max)
-{
-    size_t j = 0;
-    if (max + 4 > size)
-        max = size - 4;
-    for (size_t i = 0; text[i] != '\0'; i++) {
-        if (j == max) {
-            memcpy(out + j, "...", 3);
-            j += 3;
-            break;
-        }
-        unsigned char c = (unsigned char)text[i];
-        out[j++] = (c >= 0x20 && c <= 0x7e) ? (char)c : '?';
-    }
-    out[j] = '\0';
-    return out;
-}
 
-#define SHOW(buf, text) show_n((buf), sizeof(buf), (text), SHOW_MAX)
+#define SHOW(buf, text) tkms_text_printable((buf), sizeof(buf), (text), SHOW_MAX)
 
 /* Strict decimal: digits only, no sign or spaces, fits in uint64. */
 static bool parse_u64(const char *text, size_t len, uint64_t *out)
@@ -920,7 +902,7 @@ tkms_status server_config_parse_yaml(server_config *cfg, const char *text, size_
     if (cfg == NULL || (text == NULL && len > 0) || cfg->rules == NULL)
         return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT, "server config: missing argument");
     char shown_name[NAME_SHOW_MAX + 4];
-    show_n(shown_name, sizeof shown_name, name != NULL ? name : "config", NAME_SHOW_MAX);
+    tkms_text_printable(shown_name, sizeof shown_name, name != NULL ? name : "config", NAME_SHOW_MAX);
     if (len > SERVER_CONFIG_MAX_FILE_SIZE)
         return tkms_fail(err, TKMS_ERR_BAD_FORMAT, "%s: larger than %u bytes", shown_name,
                          SERVER_CONFIG_MAX_FILE_SIZE);
@@ -1089,7 +1071,7 @@ static tkms_status load_file(server_config *cfg, const char *path, const char *s
                              const char *cwd, tkms_err *err)
 {
     char shown[NAME_SHOW_MAX + 4];
-    show_n(shown, sizeof shown, path, NAME_SHOW_MAX);
+    tkms_text_printable(shown, sizeof shown, path, NAME_SHOW_MAX);
     char *text = NULL;
     size_t len = 0;
     tkms_err inner;

@@ -154,7 +154,10 @@ static void run_ceremony(job *j)
         } else if (j->kind == JOB_CEREMONY_STEP && strcmp(action, "round") == 0) {
             ceremony_host_round(s->ceremonies, id, body, len, &reply);
         } else if (j->kind == JOB_CEREMONY_STEP && strcmp(action, "commit") == 0) {
+            /* A commit changes the key store: not while an admin call does. */
+            pthread_mutex_lock(&s->admin);
             ceremony_host_commit(s->ceremonies, id, &reply);
+            pthread_mutex_unlock(&s->admin);
         } else if (j->kind == JOB_CEREMONY_STEP && strcmp(action, "abort") == 0) {
             ceremony_host_abort(s->ceremonies, id, &reply);
         } else {
@@ -219,33 +222,8 @@ static bool key_then(const char *text, const char *tail, uint8_t key[TKMS_PUBLIC
     return tkms_hex_decode(key, TKMS_PUBLIC_KEY_SIZE, hex, NULL) == TKMS_OK;
 }
 
-static void health(tkms_server *s, tkms_http_request *req, double started)
-{
-    server_key_counts counts = {0};
-    json_t *list = keyring_list(s->cfg->data_dir, s->signer);
-    size_t i;
-    json_t *entry;
-    json_array_foreach(list, i, entry) {
-        const char *state = json_string_value(json_object_get(entry, "state"));
-        if (strcmp(state, "ready") == 0)
-            counts.ready++;
-        else if (strcmp(state, "locked") == 0)
-            counts.locked++;
-        else
-            counts.unavailable++;
-    }
-    json_decref(list);
-    char identity[TKMS_HEX_SIZE(TKMS_IDENTITY_PUBLIC_SIZE)];
-    tkms_hex_encode(identity, s->identity_public, TKMS_IDENTITY_PUBLIC_SIZE);
-    server_reply_json(s, req, SERVER_ROUTE_HEALTH, 200,
-                      json_pack("{s:s, s:s, s:{s:I, s:I, s:I}}", "status", "ok", "server",
-                                identity, "keys", "ready", (json_int_t)counts.ready, "locked",
-                                (json_int_t)counts.locked, "unavailable",
-                                (json_int_t)counts.unavailable),
-                      started);
-}
-
-static void metrics(tkms_server *s, tkms_http_request *req, double started)
+/* Keys by state, and shares, as the key store lists them. */
+static server_key_counts key_counts(tkms_server *s)
 {
     server_key_counts counts = {0};
     json_t *list = keyring_list(s->cfg->data_dir, s->signer);
@@ -259,6 +237,25 @@ static void metrics(tkms_server *s, tkms_http_request *req, double started)
         counts.shares += json_array_size(json_object_get(entry, "shares"));
     }
     json_decref(list);
+    return counts;
+}
+
+static void health(tkms_server *s, tkms_http_request *req, double started)
+{
+    server_key_counts counts = key_counts(s);
+    char identity[TKMS_HEX_SIZE(TKMS_IDENTITY_PUBLIC_SIZE)];
+    tkms_hex_encode(identity, s->identity_public, TKMS_IDENTITY_PUBLIC_SIZE);
+    server_reply_json(s, req, SERVER_ROUTE_HEALTH, 200,
+                      json_pack("{s:s, s:s, s:{s:I, s:I, s:I}}", "status", "ok", "server",
+                                identity, "keys", "ready", (json_int_t)counts.ready, "locked",
+                                (json_int_t)counts.locked, "unavailable",
+                                (json_int_t)counts.unavailable),
+                      started);
+}
+
+static void metrics(tkms_server *s, tkms_http_request *req, double started)
+{
+    server_key_counts counts = key_counts(s);
     char *text = server_metrics_render(s->metrics, &counts);
     if (text == NULL) {
         server_reply_error(s, req, SERVER_ROUTE_METRICS, 500, "out of memory", started);

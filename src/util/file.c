@@ -7,6 +7,7 @@
  * fsync'ed. A failure removes the temporary file.
  */
 #include <errno.h>
+#include <ftw.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
@@ -144,6 +145,25 @@ tkms_status tkms_file_write_atomic(const char *path, const void *data,
         unlink(tmp);
         return tkms_fail(err, TKMS_ERR_IO, "%s: cannot write: %s", path, strerror(e));
     }
+    tkms_file_sync_parent(path);
+    return TKMS_OK;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+tkms_status tkms_file_remove_tree(const char *path, tkms_err *err)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0 && errno == ENOENT)
+        return TKMS_OK;
+    if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+        return tkms_fail(err, TKMS_ERR_IO, "cannot delete %s: %s", path, strerror(errno));
     tkms_file_sync_parent(path);
     return TKMS_OK;
 }

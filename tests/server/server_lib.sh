@@ -11,6 +11,8 @@
 #   start_server NAME [FLAGS…]    starts it; waits for its port: $PORT_<NAME>,
 #                                 $PID_<NAME>; its log is $TMP/NAME/log
 #   stop_server NAME [SIGNAL]     stops it (default TERM) and waits
+#   import_body OUT PASSWORD KEYSTORE…
+#                                 the admin import request for the keystores
 #   api NAME CLIENT METHOD PATH [BODY-FILE]
 #                                 one HTTPS request with CLIENT's certificate
 #                                 ("none" = no certificate, "foreign" = the
@@ -19,6 +21,8 @@
 # Default rules: gateway may sign (every type), operator may use admin,
 # ceremony and metrics; intruder has a valid certificate and no rule.
 
+CAPTURES=${TKMS_LODESTAR:-$TKMS_SOURCE_DIR/../shared/lodestar}/captured-requests
+[ -d "$CAPTURES" ] || { echo "Lodestar captures not found at $CAPTURES (set TKMS_LODESTAR)" >&2; exit 1; }
 PKI=$TMP/pki
 PKI2=$TMP/pki-foreign
 # Chain of the Lodestar captures (tests/server reads them in place).
@@ -103,4 +107,14 @@ api() {
                   "https://127.0.0.1:${!port_var}$path" 2>/dev/null) || true
     BODY=$(cat "$TMP/.body" 2>/dev/null || true)
     rm -f "$TMP/.body"
+}
+
+import_body() {
+    local out=$1 pw=$2; shift 2
+    node -e '
+const fs = require("fs");
+const files = process.argv.slice(3);
+fs.writeFileSync(process.argv[1], JSON.stringify({
+  keystores: files.map(f => fs.readFileSync(f, "utf8")),
+  passwords: files.map(() => process.argv[2]) }));' "$out" "$pw" "$@"
 }

@@ -14,8 +14,6 @@ set -u
 source "$(dirname "$0")/../cli/lib.sh"
 # shellcheck source=server_lib.sh
 source "$(dirname "$0")/server_lib.sh"
-CAPTURES=${TKMS_LODESTAR:-$TKMS_SOURCE_DIR/../shared/lodestar}/captured-requests
-[ -d "$CAPTURES" ] || { echo "Lodestar captures not found at $CAPTURES (set TKMS_LODESTAR)" >&2; exit 1; }
 trap 'stop_server a KILL; stop_server b KILL; rm -rf "$TMP"' EXIT
 
 # attestation FILE SOURCE TARGET [BLOCK-ROOT-BYTE]: a Web3Signer ATTESTATION
@@ -39,16 +37,6 @@ make_pki
 KEY1=$(json_get "$TMP/s1/group.json" d.group_public_key)
 KEY2=$(json_get "$TMP/s2/group.json" d.group_public_key)
 
-# import_body OUT PASSWORD KEYSTORE…: the admin import request.
-import_body() {
-    local out=$1 pw=$2; shift 2
-    node -e '
-const fs = require("fs");
-const files = process.argv.slice(3);
-fs.writeFileSync(process.argv[1], JSON.stringify({
-  keystores: files.map(f => fs.readFileSync(f, "utf8")),
-  passwords: files.map(() => process.argv[2]) }));' "$out" "$pw" "$@"
-}
 
 # --- help and configuration errors --------------------------------------------
 run "$TKMS" server --help

@@ -17,8 +17,6 @@ set -u
 source "$(dirname "$0")/../cli/lib.sh"
 # shellcheck source=server_lib.sh
 source "$(dirname "$0")/server_lib.sh"
-CAPTURES=${TKMS_LODESTAR:-$TKMS_SOURCE_DIR/../shared/lodestar}/captured-requests
-[ -d "$CAPTURES" ] || { echo "Lodestar captures not found at $CAPTURES (set TKMS_LODESTAR)" >&2; exit 1; }
 trap 'for p in p1 p2 p3; do stop_server $p KILL; done; [ -n "${KEEP:-}" ] || rm -rf "$TMP"' EXIT
 
 make_pki

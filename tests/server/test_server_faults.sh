@@ -17,8 +17,6 @@ set -u
 source "$(dirname "$0")/../cli/lib.sh"
 # shellcheck source=server_lib.sh
 source "$(dirname "$0")/server_lib.sh"
-CAPTURES=${TKMS_LODESTAR:-$TKMS_SOURCE_DIR/../shared/lodestar}/captured-requests
-[ -d "$CAPTURES" ] || { echo "Lodestar captures not found at $CAPTURES (set TKMS_LODESTAR)" >&2; exit 1; }
 trap 'stop_server f KILL; rm -rf "$TMP"' EXIT
 
 # attestations DIR FROM TO [ROOT-BYTE]: one ATTESTATION body per target
@@ -37,15 +35,6 @@ for (let t = +process.argv[3]; t <= +process.argv[4]; t++) {
 }' "$CAPTURES" "$1" "$2" "$3" "${4:-11}"
 }
 
-import_body() {
-    local out=$1 pw=$2; shift 2
-    node -e '
-const fs = require("fs");
-const files = process.argv.slice(3);
-fs.writeFileSync(process.argv[1], JSON.stringify({
-  keystores: files.map(f => fs.readFileSync(f, "utf8")),
-  passwords: files.map(() => process.argv[2]) }));' "$out" "$pw" "$@"
-}
 
 # exported_targets: the target epochs of KEY in the server's database.
 exported_targets() {
