@@ -6,7 +6,8 @@
  *     an evconnlistener on the caller's event_base;
  *   - one bufferevent_openssl per connection (TLS 1.3, client certificate
  *     required and checked, its CN kept as the client's name);
- *   - a small HTTP/1.1 request reader over that bufferevent: one request
+ *   - the request reader of http_request.h (which parses every byte the
+ *     client sends before the body) fed from that bufferevent: one request
  *     at a time, every size bounded, refusals answered with JSON;
  *   - a hand-off of answers from other threads to the loop thread (a
  *     mutex-guarded queue and a self-pipe).
@@ -16,8 +17,8 @@
  * hook exists before the body is read), and it cannot tell its user that
  * a client left while a request is being handled. Both matter here (a
  * JSON 413; answers that arrive from worker threads long after the client
- * may have gone), so the HTTP framing, which is small, is done here;
- * libevent still does all I/O and OpenSSL all TLS.
+ * may have gone), so the HTTP framing, which is small, is done here and
+ * in http_request.c; libevent still does all I/O and OpenSSL all TLS.
  *
  * Lifetimes. A connection (struct conn) lives on the loop thread only. A
  * request is created when its head has been read, owned by its connection
@@ -29,6 +30,8 @@
  * brings it to zero after `closed` was set frees the rest.
  */
 #include "tkms/http_server.h"
+
+#include "http_request.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -42,7 +45,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -66,8 +68,7 @@
  * reads our answer instead of a connection reset. */
 #define DRAIN_MAX (16u * 1024u * 1024u)
 
-/* Longest method token and Content-Type we accept. */
-#define METHOD_MAX 32u
+/* Longest Content-Type we send as given. */
 #define CONTENT_TYPE_MAX 200u
 
 /* Pause before accepting again after accept() failed (e.g. EMFILE). */
@@ -85,24 +86,13 @@ enum conn_state {
 
 typedef struct conn conn;
 
-typedef struct {
-    const char *name, *value;
-} header;
-
 struct tkms_http_request {
     tkms_http_server *server;
     conn *conn;            /* loop thread only; NULL once orphaned        */
     pthread_t loop_thread; /* the thread that created it (the loop's)     */
-    const char *method;    /* static                                      */
-    char *head;            /* the request head, cut into strings in place */
-    char *path;            /* decoded                                     */
-    const char *query;     /* into head, or NULL                          */
-    header headers[TKMS_HTTP_MAX_HEADERS];
-    size_t nheaders;
+    tkms_http_head head;   /* method, path, query, headers, flags         */
     char *body;            /* NULL: no body                               */
     size_t body_len;
-    bool head_only;        /* HEAD: the answer carries no body            */
-    bool keep_alive;
     char client[TKMS_HTTP_CLIENT_NAME_MAX + 1];
     char *answer;          /* built by tkms_http_reply                    */
     size_t answer_len;
@@ -118,7 +108,7 @@ struct conn {
     size_t body_expected;    /* READ_BODY: Content-Length                */
     size_t drain_left;       /* CLOSING, LINGER: bytes still to drop     */
     bool expect_continue;    /* READ_BODY: send "100 Continue" if needed */
-    size_t scanned;          /* READ_HEAD: input searched for the end    */
+    tkms_http_reader reader; /* READ_HEAD: the request head so far       */
     char client[TKMS_HTTP_CLIENT_NAME_MAX + 1];
     conn *prev, *next;
 };
@@ -167,51 +157,6 @@ static tkms_status ssl_fail(tkms_err *err, tkms_status status, const char *what,
         snprintf(reason, sizeof reason, "unknown OpenSSL error");
     ERR_clear_error();
     return tkms_fail(err, status, "http server: %s %s: %s", what, path, reason);
-}
-
-static bool is_tchar(unsigned char ch)
-{
-    if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9'))
-        return true;
-    return ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL;
-}
-
-static int hex_value(unsigned char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
-/* Percent-decodes `n` bytes of `p`; NULL on a bad escape, on "%00", or
- * when out of memory (*oom tells which). */
-static char *decode_path(const char *p, size_t n, bool *oom)
-{
-    char *out = malloc(n + 1);
-    *oom = out == NULL;
-    if (out == NULL)
-        return NULL;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] != '%') {
-            out[o++] = p[i];
-            continue;
-        }
-        int hi = i + 1 < n ? hex_value((unsigned char)p[i + 1]) : -1;
-        int lo = i + 2 < n ? hex_value((unsigned char)p[i + 2]) : -1;
-        if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
-            free(out);
-            return NULL;
-        }
-        out[o++] = (char)(hi * 16 + lo);
-        i += 2;
-    }
-    out[o] = '\0';
-    return out;
 }
 
 /* Length of the valid UTF-8 sequence at s (n bytes left), or 0. */
@@ -407,147 +352,10 @@ static void request_free(tkms_http_request *req)
 {
     if (req == NULL)
         return;
-    free(req->head);
-    free(req->path);
+    tkms_http_head_free(&req->head);
     free(req->body);
     free(req->answer);
     free(req);
-}
-
-/*
- * Parses the request head `h` (NUL-terminated, `len` bytes, ending in
- * "\r\n\r\n") into req. Returns 0, or the status to refuse with (and the
- * reason in *why). Sets *content_length and *expect_continue.
- */
-static int parse_head(tkms_http_request *req, char *h, size_t len, size_t *content_length,
-                      bool *expect_continue, const char **why)
-{
-    *content_length = 0;
-    *expect_continue = false;
-    if (memchr(h, '\0', len) != NULL)
-        return *why = "NUL byte in the request head", 400;
-
-    char *line = h;
-    char *end = strstr(line, "\r\n");
-    *end = '\0';
-    if (strpbrk(line, "\r\n\t") != NULL)
-        return *why = "malformed request line", 400;
-    char *sp1 = strchr(line, ' ');
-    char *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
-    if (sp1 == NULL || sp2 == NULL || strchr(sp2 + 1, ' ') != NULL)
-        return *why = "malformed request line", 400;
-    *sp1 = *sp2 = '\0';
-    const char *method = line, *target = sp1 + 1, *version = sp2 + 1;
-    size_t mlen = strlen(method);
-    if (mlen == 0 || mlen > METHOD_MAX)
-        return *why = "malformed request method", 400;
-    for (size_t i = 0; i < mlen; i++)
-        if (!is_tchar((unsigned char)method[i]))
-            return *why = "malformed request method", 400;
-    int minor;
-    if (strcmp(version, "HTTP/1.1") == 0)
-        minor = 1;
-    else if (strcmp(version, "HTTP/1.0") == 0)
-        minor = 0;
-    else if (strncmp(version, "HTTP/", 5) == 0 && version[5] >= '0' && version[5] <= '9' &&
-             version[6] == '.' && version[7] >= '0' && version[7] <= '9' && version[8] == '\0')
-        return *why = "only HTTP/1.1 and HTTP/1.0 are supported", 505;
-    else
-        return *why = "malformed HTTP version", 400;
-
-    if (target[0] != '/')
-        return *why = "the request target must be a path starting with '/'", 400;
-    for (const char *p = target; *p; p++)
-        if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f || *p == '#')
-            return *why = "invalid character in the request target", 400;
-    const char *q = strchr(target, '?');
-    size_t path_len = q ? (size_t)(q - target) : strlen(target);
-    bool oom;
-    req->path = decode_path(target, path_len, &oom);
-    if (req->path == NULL)
-        return oom ? (*why = "out of memory", 500)
-                   : (*why = "bad percent-encoding in the request path", 400);
-    req->query = q != NULL && q[1] != '\0' ? q + 1 : NULL;
-
-    if (strcmp(method, "GET") == 0)
-        req->method = "GET";
-    else if (strcmp(method, "POST") == 0)
-        req->method = "POST";
-    else if (strcmp(method, "PUT") == 0)
-        req->method = "PUT";
-    else if (strcmp(method, "DELETE") == 0)
-        req->method = "DELETE";
-    else if (strcmp(method, "HEAD") == 0)
-        req->method = "HEAD";
-    else
-        req->method = "OTHER";
-    req->head_only = strcmp(method, "HEAD") == 0;
-
-    bool have_length = false, chunked = false, want_close = false, keep_alive = false;
-    for (line = end + 2; strncmp(line, "\r\n", 2) != 0; line = end + 2) {
-        end = strstr(line, "\r\n");
-        *end = '\0';
-        if (line[0] == ' ' || line[0] == '\t')
-            return *why = "obsolete header line folding", 400;
-        if (strpbrk(line, "\r\n") != NULL)
-            return *why = "bare CR or LF in the request head", 400;
-        char *colon = strchr(line, ':');
-        if (colon == NULL || colon == line)
-            return *why = "malformed header line", 400;
-        for (char *p = line; p < colon; p++)
-            if (!is_tchar((unsigned char)*p))
-                return *why = "malformed header name", 400;
-        *colon = '\0';
-        char *value = colon + 1;
-        while (*value == ' ' || *value == '\t')
-            value++;
-        char *vend = value + strlen(value);
-        while (vend > value && (vend[-1] == ' ' || vend[-1] == '\t'))
-            *--vend = '\0';
-        for (const char *p = value; *p; p++) {
-            unsigned char c = (unsigned char)*p;
-            if ((c < 0x20 && c != '\t') || c == 0x7f)
-                return *why = "control character in a header value", 400;
-        }
-        if (req->nheaders == TKMS_HTTP_MAX_HEADERS)
-            return *why = "too many header lines", 431;
-        req->headers[req->nheaders].name = line;
-        req->headers[req->nheaders].value = value;
-        req->nheaders++;
-
-        if (strcasecmp(line, "Content-Length") == 0) {
-            size_t n = 0, digits = strlen(value);
-            if (have_length || digits == 0 || digits > 18 ||
-                strspn(value, "0123456789") != digits)
-                return *why = "bad or repeated Content-Length", 400;
-            for (size_t i = 0; i < digits; i++)
-                n = n * 10 + (size_t)(value[i] - '0');
-            *content_length = n;
-            have_length = true;
-        } else if (strcasecmp(line, "Transfer-Encoding") == 0) {
-            chunked = true;
-        } else if (strcasecmp(line, "Connection") == 0) {
-            /* comma-separated tokens */
-            for (const char *p = value; *p;) {
-                p += strspn(p, " \t,");
-                size_t n = strcspn(p, " \t,");
-                if (n == 5 && strncasecmp(p, "close", 5) == 0)
-                    want_close = true;
-                else if (n == 10 && strncasecmp(p, "keep-alive", 10) == 0)
-                    keep_alive = true;
-                p += n;
-            }
-        } else if (strcasecmp(line, "Expect") == 0) {
-            if (strcasecmp(value, "100-continue") != 0)
-                return *why = "unsupported Expect header", 417;
-            *expect_continue = minor == 1;
-        }
-    }
-    if (chunked)
-        return *why = "a request body needs a Content-Length (Transfer-Encoding is not supported)",
-               411;
-    req->keep_alive = !want_close && (minor == 1 || keep_alive);
-    return 0;
 }
 
 /* ---- connections ---------------------------------------------------------- */
@@ -592,6 +400,7 @@ static void conn_close(conn *c, bool graceful)
         ERR_clear_error();
     }
     bufferevent_free(c->bev); /* closes the socket, frees the SSL */
+    tkms_http_reader_free(&c->reader);
     free(c);
     atomic_fetch_sub(&s->nconns, 1);
     if (s->paused_full) {
@@ -671,74 +480,63 @@ static void dispatch(conn *c, tkms_http_request *req)
     /* c is still valid here: nothing on this path frees a connection. */
 }
 
-/* Reads the next request head from c's input, if complete. */
+/* Gives c's input to its request reader, up to the end of the next
+ * request head; then refuses the request, or takes it (to the handler, or
+ * to reading its body). Leaves c in ST_READ_HEAD while the head is not
+ * complete. */
 static void read_head(conn *c)
 {
     tkms_http_server *s = c->server;
     struct evbuffer *in = bufferevent_get_input(c->bev);
-    /* Ignore empty lines before a request (RFC 9112 §2.2). */
-    unsigned char crlf[2];
-    while (evbuffer_copyout(in, crlf, 2) == 2 && crlf[0] == '\r' && crlf[1] == '\n') {
-        evbuffer_drain(in, 2);
-        c->scanned = 0;
+    tkms_http_head head;
+    tkms_http_refusal refusal;
+    tkms_http_read_result got = TKMS_HTTP_NEED_MORE;
+    /* the evbuffer's chains as they are: nothing is copied but the head */
+    while (got == TKMS_HTTP_NEED_MORE && evbuffer_get_length(in) > 0) {
+        struct evbuffer_iovec v[4];
+        int n = evbuffer_peek(in, -1, NULL, v, 4);
+        size_t taken = 0;
+        for (int k = 0; k < n && k < 4 && got == TKMS_HTTP_NEED_MORE; k++) {
+            size_t used = 0;
+            if (v[k].iov_len > 0)
+                got = tkms_http_reader_feed(&c->reader, v[k].iov_base, v[k].iov_len, &used,
+                                            &head, &refusal);
+            taken += used;
+        }
+        evbuffer_drain(in, taken);
+        if (taken == 0)
+            break; /* (no progress: wait for more rather than spin) */
     }
-    size_t avail = evbuffer_get_length(in);
-    if (avail == 0)
+    if (got == TKMS_HTTP_NEED_MORE)
+        return; /* wait for more */
+    if (got == TKMS_HTTP_REFUSED) {
+        refuse(c, refusal.status, refusal.reason);
         return;
-    /* Search only what arrived since the last look (and 3 bytes before,
-     * for a terminator split across reads). */
-    struct evbuffer_ptr from, end;
-    evbuffer_ptr_set(in, &from, c->scanned > 3 ? c->scanned - 3 : 0, EVBUFFER_PTR_SET);
-    end = evbuffer_search(in, "\r\n\r\n", 4, &from);
-    if (end.pos < 0 || (size_t)end.pos + 4 > s->max_header) {
-        c->scanned = avail;
-        if (end.pos >= 0 || avail >= s->max_header)
-            refuse(c, 431, "request line and headers are too large");
-        return; /* else wait for more */
     }
-    c->scanned = 0;
-    size_t head_len = (size_t)end.pos + 4;
+
     tkms_http_request *req = calloc(1, sizeof *req);
-    char *head = req ? malloc(head_len + 1) : NULL;
-    if (head == NULL) {
-        free(req);
+    if (req == NULL) {
+        tkms_http_head_free(&head);
         refuse(c, 500, "out of memory");
         return;
     }
-    evbuffer_remove(in, head, head_len);
-    head[head_len] = '\0';
     req->head = head;
     req->server = s;
     req->loop_thread = pthread_self();
     memcpy(req->client, c->client, sizeof req->client);
     c->req = req; /* owned by the connection while being read */
-
-    size_t content_length;
-    bool expect_continue;
-    const char *why = NULL;
-    int status = parse_head(req, head, head_len, &content_length, &expect_continue, &why);
-    if (status != 0) {
-        refuse(c, status, why);
-        return;
-    }
-    if (content_length > s->max_body) {
-        char reason[96];
-        snprintf(reason, sizeof reason, "request body larger than %zu bytes", s->max_body);
-        refuse(c, 413, reason);
-        return;
-    }
-    if (content_length == 0) {
+    if (head.content_length == 0) {
         c->req = NULL;
         dispatch(c, req);
         return;
     }
-    req->body = malloc(content_length + 1);
+    req->body = malloc(head.content_length + 1);
     if (req->body == NULL) {
         refuse(c, 500, "out of memory");
         return;
     }
-    c->body_expected = content_length;
-    c->expect_continue = expect_continue;
+    c->body_expected = head.content_length;
+    c->expect_continue = head.expect_continue;
     c->state = ST_READ_BODY;
 }
 
@@ -881,6 +679,7 @@ static void on_accept(struct evconnlistener *listener, evutil_socket_t fd, struc
     c->bev = bev;
     c->ssl = ssl;
     c->state = ST_HANDSHAKE;
+    tkms_http_reader_init(&c->reader, s->max_header, s->max_body);
     bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
     bufferevent_setcb(bev, on_read, on_write, on_event, c);
     /* A request never needs more than this buffered; beyond it the
@@ -932,7 +731,7 @@ static void deliver(tkms_http_request *req)
         return;
     }
     c->req = NULL;
-    bool keep_alive = req->keep_alive && req->answer != NULL;
+    bool keep_alive = req->head.keep_alive && req->answer != NULL;
     char *answer = req->answer;
     req->answer = NULL;
     bool queued = queue_output(c, answer, req->answer_len);
@@ -980,8 +779,8 @@ void tkms_http_reply(tkms_http_request *req, int status, const char *content_typ
         return;
     if (body == NULL)
         len = 0;
-    req->answer = build_answer(status, content_type, body, len, req->head_only, req->keep_alive,
-                               &req->answer_len);
+    req->answer = build_answer(status, content_type, body, len, req->head.head_only,
+                               req->head.keep_alive, &req->answer_len);
     tkms_http_server *s = req->server;
     bool on_loop = pthread_equal(pthread_self(), req->loop_thread) != 0;
 
@@ -1035,27 +834,22 @@ void tkms_http_reply_error(tkms_http_request *req, int status, const char *reaso
 
 const char *tkms_http_request_method(const tkms_http_request *req)
 {
-    return req->method;
+    return req->head.method;
 }
 
 const char *tkms_http_request_path(const tkms_http_request *req)
 {
-    return req->path;
+    return req->head.path;
 }
 
 const char *tkms_http_request_query(const tkms_http_request *req)
 {
-    return req->query;
+    return req->head.query;
 }
 
 const char *tkms_http_request_header(const tkms_http_request *req, const char *name)
 {
-    if (name == NULL)
-        return NULL;
-    for (size_t i = 0; i < req->nheaders; i++)
-        if (strcasecmp(req->headers[i].name, name) == 0)
-            return req->headers[i].value;
-    return NULL;
+    return tkms_http_head_header(&req->head, name);
 }
 
 const char *tkms_http_request_client(const tkms_http_request *req)

@@ -241,9 +241,10 @@ tkms_status keyring_import(const char *data_dir, const char *json, size_t len,
     keyring_key_dir(dir, sizeof dir, data_dir, group_key);
     snprintf(path, sizeof path, "%s/share-%u.json", dir, info->index);
     if (path_exists(path)) {
+        uint32_t index = info->index;           /* info lives in ks */
         tkms_keystore_free(ks);
         return tkms_fail(err, TKMS_ERR_DUPLICATE_INDEX, "share %u of this key is held already",
-                         info->index);
+                         index);
     }
 
     tkms_secret_key secret;

@@ -14,7 +14,7 @@ set -u
 source "$(dirname "$0")/../cli/lib.sh"
 # shellcheck source=server_lib.sh
 source "$(dirname "$0")/server_lib.sh"
-trap 'stop_server a KILL; stop_server b KILL; rm -rf "$TMP"' EXIT
+trap 'stop_server a KILL; stop_server b KILL; [ -n "${KEEP:-}" ] || rm -rf "$TMP"' EXIT
 
 # attestation FILE SOURCE TARGET [BLOCK-ROOT-BYTE]: a Web3Signer ATTESTATION
 # body from the capture, without signingRoot (the server computes it).
