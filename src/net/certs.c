@@ -26,6 +26,7 @@
 #include <openssl/x509v3.h>
 
 #include "tkms/file.h"
+#include "openssl_reason.h"
 
 #define PEM_MAX_SIZE (64u * 1024u)
 
@@ -33,14 +34,8 @@
  * error, which is usually the cause); clears OpenSSL's error queue. */
 static tkms_status ssl_fail(tkms_err *err, tkms_status status, const char *what)
 {
-    unsigned long code = ERR_peek_error();
     char reason[160];
-    if (code != 0)
-        ERR_error_string_n(code, reason, sizeof reason);
-    else
-        snprintf(reason, sizeof reason, "unknown OpenSSL error");
-    ERR_clear_error();
-    return tkms_fail(err, status, "%s: %s", what, reason);
+    return tkms_fail(err, status, "%s: %s", what, net_openssl_reason(reason, sizeof reason));
 }
 
 bool tkms_certs_name_valid(const char *name)

@@ -32,6 +32,7 @@
 #include "tkms/http_server.h"
 
 #include "http_request.h"
+#include "openssl_reason.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -149,14 +150,9 @@ struct tkms_http_server {
 static tkms_status ssl_fail(tkms_err *err, tkms_status status, const char *what,
                             const char *path)
 {
-    unsigned long code = ERR_peek_error();
     char reason[160];
-    if (code != 0)
-        ERR_error_string_n(code, reason, sizeof reason);
-    else
-        snprintf(reason, sizeof reason, "unknown OpenSSL error");
-    ERR_clear_error();
-    return tkms_fail(err, status, "http server: %s %s: %s", what, path, reason);
+    return tkms_fail(err, status, "http server: %s %s: %s", what, path,
+                     net_openssl_reason(reason, sizeof reason));
 }
 
 /* Length of the valid UTF-8 sequence at s (n bytes left), or 0. */
