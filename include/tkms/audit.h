@@ -96,6 +96,39 @@ tkms_status tkms_audit_open(tkms_audit **out, const char *path, tkms_err *err);
 tkms_status tkms_audit_append(tkms_audit *log, const char *event,
                               const char *data_json, tkms_err *err);
 
+/* One record of a batch: as the arguments of tkms_audit_append. */
+typedef struct {
+    const char *event;       /* see the format above                      */
+    const char *data_json;   /* the text of a JSON object; no secrets     */
+} tkms_audit_record;
+
+/*
+ * Appends `count` records (records[0] first) as if by count calls of
+ * tkms_audit_append, but with one write(2) of all their lines and one
+ * fsync: TKMS_OK only once every one of them is on disk. They get
+ * consecutive seqs, each line's prev is the hash of the line before it
+ * (the last line of the log for records[0]), and all carry the same time.
+ *
+ * All or nothing. Every record is built and checked before anything is
+ * written: an argument error in any of them writes none and names it
+ * ("audit log: record 3 of 5: event must be …"; a batch of one reads as
+ * tkms_audit_append). A failed or short write, or a failed fsync, cuts the
+ * file back to where it ended before the batch (best effort, as
+ * tkms_audit_append, with the same recovery on the next append): so
+ * after a failure the log holds none of the batch's lines — unless the
+ * cut itself failed, in which case the handle stays failed and every
+ * later append is TKMS_ERR_IO until the log is reopened (and open refuses
+ * the torn or unconfirmed tail for the operator to look at).
+ *
+ * `records` may be NULL when `count` is 0; a batch of 0 records writes
+ * nothing and returns TKMS_OK. Returns TKMS_OK, TKMS_ERR_INVALID_ARGUMENT
+ * (NULL log, a NULL or bad event or data in any record, a line longer than
+ * TKMS_AUDIT_MAX_LINE_SIZE, the log would exceed TKMS_AUDIT_MAX_FILE_SIZE:
+ * the handle stays usable), TKMS_ERR_IO or TKMS_ERR_NO_MEMORY.
+ */
+tkms_status tkms_audit_append_batch(tkms_audit *log, const tkms_audit_record *records,
+                                    size_t count, tkms_err *err);
+
 /* The seq of the last record (0 for an empty log). */
 uint64_t tkms_audit_last_seq(const tkms_audit *log);
 

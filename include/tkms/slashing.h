@@ -25,7 +25,10 @@
  * synchronous=FULL, and TKMS_OK is returned only after the COMMIT
  * succeeded. So a caller that signs only on TKMS_OK never holds a
  * signature whose record a crash could lose. Every failure other than
- * TKMS_OK means: do not sign.
+ * TKMS_OK means: do not sign. A caller with many checks to make at once
+ * may group them into one transaction (a batch, see tkms_slashing_begin):
+ * then the rule is "sign only on TKMS_OK from the check AND from the
+ * tkms_slashing_commit that follows it".
  *
  * A database belongs to one chain: it is bound to a genesis validators
  * root on first use (open with a root, or the first import) and refuses
@@ -107,6 +110,57 @@ tkms_status tkms_slashing_check_attestation(tkms_slashing_db *db,
                                             uint64_t source, uint64_t target,
                                             const uint8_t signing_root[TKMS_ROOT_SIZE],
                                             tkms_err *err);
+
+/*
+ * Group commit: tkms_slashing_begin opens a batch, one transaction
+ * (BEGIN IMMEDIATE, waiting up to TKMS_SLASHING_BUSY_TIMEOUT_MS for the
+ * write lock) that the checks made until tkms_slashing_commit or
+ * tkms_slashing_rollback share, so that many checks cost one COMMIT (one
+ * fsync of the WAL) instead of one each.
+ *
+ * While a batch is open, tkms_slashing_check_block and
+ * tkms_slashing_check_attestation open no transaction of their own: each
+ * runs in a savepoint of the batch and sees every record allowed before
+ * it in the same batch (of two conflicting votes in one batch, the second
+ * is refused). What they return then:
+ *   TKMS_OK                  allowed, and recorded in the batch — but NOT
+ *                            durable yet: the caller may sign only once
+ *                            tkms_slashing_commit has returned TKMS_OK;
+ *   TKMS_ERR_REFUSED         refused; this check recorded nothing (its
+ *                            savepoint is rolled back, so not even a key
+ *                            seen for the first time is added); the batch
+ *                            goes on;
+ *   TKMS_ERR_INVALID_ARGUMENT as outside a batch; nothing recorded, the
+ *                            batch goes on;
+ *   TKMS_ERR_IO              could not read or write: the batch is failed
+ *                            (SQLite may have dropped the whole
+ *                            transaction): every later check in it is
+ *                            TKMS_ERR_IO at once, and tkms_slashing_commit
+ *                            rolls it back and returns TKMS_ERR_IO.
+ * Import, export and delete_key are refused while a batch is open
+ * (TKMS_ERR_INVALID_ARGUMENT); closing the handle rolls an open batch
+ * back.
+ *
+ * tkms_slashing_begin returns TKMS_OK, TKMS_ERR_INVALID_ARGUMENT (NULL db,
+ * or a batch is open already) or TKMS_ERR_IO (could not start the
+ * transaction: locked too long by another handle, read-only database, …).
+ */
+tkms_status tkms_slashing_begin(tkms_slashing_db *db, tkms_err *err);
+
+/*
+ * Commits the open batch (one COMMIT) and closes it. Returns TKMS_OK once
+ * every record the batch's checks allowed is durable; then a TKMS_OK from
+ * a check in it means "may sign". Otherwise the batch is rolled back —
+ * none of its records was made, whatever its checks returned, and nothing
+ * it allowed may be signed: TKMS_ERR_IO (the COMMIT failed — disk full,
+ * I/O error — or a check in the batch had failed, err says which) or
+ * TKMS_ERR_INVALID_ARGUMENT (NULL db, or no batch is open).
+ */
+tkms_status tkms_slashing_commit(tkms_slashing_db *db, tkms_err *err);
+
+/* Rolls the open batch back and closes it: none of its records is made.
+ * Does nothing when no batch is open (NULL is fine). */
+void tkms_slashing_rollback(tkms_slashing_db *db);
 
 /*
  * Imports an EIP-3076 interchange (format version "5") of `len` bytes

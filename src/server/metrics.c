@@ -170,8 +170,16 @@ char *server_metrics_render(server_metrics *m, const server_key_counts *keys)
                 "tkms_server_keys{state=\"unavailable\"} %zu\n"
                 "# HELP tkms_server_shares Shares held.\n"
                 "# TYPE tkms_server_shares gauge\n"
-                "tkms_server_shares %zu\n",
-            keys->ready, keys->locked, keys->unavailable, keys->shares);
+                "tkms_server_shares %zu\n"
+                "# HELP tkms_server_record_commits_total Group commits of slashing and audit "
+                "records.\n"
+                "# TYPE tkms_server_record_commits_total counter\n"
+                "tkms_server_record_commits_total %llu\n"
+                "# HELP tkms_server_records_total Requests recorded by the group commits.\n"
+                "# TYPE tkms_server_records_total counter\n"
+                "tkms_server_records_total %llu\n",
+            keys->ready, keys->locked, keys->unavailable, keys->shares,
+            (unsigned long long)keys->commits, (unsigned long long)keys->records);
     if (o.failed) {
         free(o.text);
         return NULL;

@@ -9,7 +9,9 @@
  *   tkms_server_sign_duration_seconds_bucket{le="…"} / _sum / _count
  *       time from the request's arrival to its answer, signed or not
  *   tkms_server_keys{state="ready"|"locked"|"unavailable"}  gauges the
- *       caller passes to the renderer
+ *       caller passes to the renderer, with tkms_server_shares and the
+ *       group-commit counters tkms_server_record_commits_total and
+ *       tkms_server_records_total (records / commits = the mean group)
  *
  * Labels come from fixed sets, so the number of series is bounded whatever
  * clients send. Every function is safe from any thread.
@@ -44,6 +46,7 @@ void server_metrics_request(server_metrics *m, server_route route, int code, dou
 /* Key counts shown as gauges. */
 typedef struct {
     size_t ready, locked, unavailable, shares;
+    uint64_t commits, records;   /* group commits made, requests they recorded */
 } server_key_counts;
 
 /* The Prometheus text (malloc'ed, NUL-terminated), or NULL when out of

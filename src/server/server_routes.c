@@ -237,6 +237,10 @@ static server_key_counts key_counts(tkms_server *s)
         counts.shares += json_array_size(json_object_get(entry, "shares"));
     }
     json_decref(list);
+    tkms_signer_record_stats stats;
+    tkms_signer_records_stats(s->signer, &stats);
+    counts.commits = stats.commits;
+    counts.records = stats.records;
     return counts;
 }
 

@@ -18,6 +18,7 @@
 #include "tkms/combine.h"
 #include "tkms/hex.h"
 #include "tkms/secmem.h"
+#include "record_queue.h"
 
 /* One share held, with the group key it belongs to. Kept sorted by
  * (group key bytes, index), so a key's shares are adjacent and ascending. */
@@ -38,8 +39,10 @@ typedef struct {
  * Locks: `keys` (a reader-writer lock preferring writers) guards the
  * shares and the marks: sign requests read them for their whole length,
  * so signing runs in parallel; adding, removing and marking keys write.
- * `records` serializes the slashing database and the audit log, whose
- * handles are single-threaded; it is always taken after `keys`.
+ * `records` (record_queue.c) serializes the slashing database and the
+ * audit log, whose handles are single-threaded, and groups the records
+ * of concurrent requests into one commit; it is always entered after
+ * `keys`.
  */
 struct tkms_signer {
     tkms_identity identity;                          /* secret */
@@ -53,7 +56,7 @@ struct tkms_signer {
     tkms_signer_authorizer authorize;
     void *authorize_arg;
     pthread_rwlock_t keys;
-    pthread_mutex_t records;
+    record_queue *records;
 };
 
 static const size_t CONTEXT_SIZE = sizeof TKMS_SIGNER_RESPONSE_CONTEXT; /* with NUL */
@@ -265,10 +268,16 @@ tkms_status tkms_signer_with_records(tkms_signer *signer, tkms_signer_records_fn
 {
     if (signer == NULL || fn == NULL)
         return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT, "signer: missing argument");
-    pthread_mutex_lock(&signer->records);
-    tkms_status st = fn(signer->slashing, signer->audit, arg, err);
-    pthread_mutex_unlock(&signer->records);
-    return st;
+    return record_queue_exclusive(signer->records, fn, arg, err);
+}
+
+void tkms_signer_records_stats(tkms_signer *signer, tkms_signer_record_stats *out)
+{
+    if (out == NULL)
+        return;
+    memset(out, 0, sizeof *out);
+    if (signer != NULL)
+        record_queue_stats(signer->records, out);
 }
 
 /* ---- life cycle ----------------------------------------------------------- */
@@ -295,7 +304,7 @@ tkms_status tkms_signer_new(tkms_signer **out, const tkms_identity *identity,
     pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
     int failed = pthread_rwlock_init(&signer->keys, &attr);
     pthread_rwlockattr_destroy(&attr);
-    if (failed || pthread_mutex_init(&signer->records, NULL) != 0) {
+    if (failed || record_queue_new(&signer->records, slashing, audit) != TKMS_OK) {
         if (!failed)
             pthread_rwlock_destroy(&signer->keys);
         tkms_identity_wipe(&signer->identity);
@@ -316,7 +325,7 @@ void tkms_signer_free(tkms_signer *signer)
     free(signer->shares);
     free(signer->marks);
     pthread_rwlock_destroy(&signer->keys);
-    pthread_mutex_destroy(&signer->records);
+    record_queue_free(signer->records);
     tkms_identity_wipe(&signer->identity);
     tkms_wipe(signer, sizeof *signer);
     free(signer);
@@ -396,133 +405,52 @@ static void put_canonical(text_buffer *b, const uint8_t server[TKMS_IDENTITY_PUB
 
 /* ---- one request ------------------------------------------------------------ */
 
-/* What the audit record of a request says. */
-typedef struct {
-    const char *client;
-    char pubkey[TKMS_HEX_SIZE(TKMS_PUBLIC_KEY_SIZE)];   /* "" until known */
-    const char *type;                                    /* "" until known */
-    char signing_root[TKMS_HEX_SIZE(TKMS_ROOT_SIZE)];   /* "" until known */
-} sign_record;
-
-/* A JSON string of at most `max` bytes of s, or "?" when it is not UTF-8. */
-static json_t *audit_string(const char *s, size_t max)
+/* Answers with the entry's final decision: out->status and reason, err,
+ * and the returned status (TKMS_OK exactly for 200). */
+static tkms_status answer(record_entry *entry, tkms_signer_result *out, tkms_err *err)
 {
-    size_t len = strnlen(s, max);
-    json_t *j = json_stringn(s, len);
-    return j != NULL ? j : json_string("?");
-}
-
-static tkms_status append_audit(tkms_signer *signer, const sign_record *rec,
-                                const char *outcome, const char *reason, tkms_err *err)
-{
-    json_t *data = json_object();
-    if (data == NULL ||
-        json_object_set_new(data, "client", audit_string(rec->client,
-                                                         TKMS_SIGNER_MAX_CLIENT_SIZE)) ||
-        json_object_set_new(data, "pubkey", json_string(rec->pubkey)) ||
-        json_object_set_new(data, "type", json_string(rec->type)) ||
-        json_object_set_new(data, "signing_root", json_string(rec->signing_root)) ||
-        json_object_set_new(data, "outcome", json_string(outcome)) ||
-        json_object_set_new(data, "reason", audit_string(reason, TKMS_ERR_MESSAGE_SIZE))) {
-        json_decref(data);
-        return tkms_fail(err, TKMS_ERR_NO_MEMORY, "out of memory");
-    }
-    char *text = json_dumps(data, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(data);
-    if (text == NULL)
-        return tkms_fail(err, TKMS_ERR_NO_MEMORY, "out of memory");
-    tkms_status st = tkms_audit_append(signer->audit, "sign", text, err);
-    free(text);
-    return st;
-}
-
-/*
- * Records the decision (http 200 = "signed", 412 = "refused", anything
- * else = "error") in the audit log and fills *out with it; a failed
- * append turns any decision into 503. Returns the status of the answer.
- */
-static tkms_status decide_locked(tkms_signer *signer, const sign_record *rec, int http,
-                                 tkms_status st, const char *reason, tkms_signer_result *out,
-                                 tkms_err *err)
-{
-    const char *outcome = http == 200   ? "signed"
-                          : http == 412 ? "refused"
-                          : http == 403 ? "denied"
-                                        : "error";
-    tkms_err audit_err;
-    tkms_err_clear(&audit_err);
-    if (append_audit(signer, rec, outcome, reason, &audit_err) != TKMS_OK) {
-        http = 503;
-        st = audit_err.status == TKMS_ERR_NO_MEMORY ? TKMS_ERR_NO_MEMORY : TKMS_ERR_IO;
-        snprintf(out->reason, sizeof out->reason, "could not write the audit log: %.200s",
-                 audit_err.message);
-        reason = out->reason;
-    } else if (reason != out->reason) {
-        snprintf(out->reason, sizeof out->reason, "%s", reason);
-    }
-    out->status = http;
-    if (st == TKMS_OK)
+    out->status = entry->http;
+    snprintf(out->reason, sizeof out->reason, "%s", entry->reason);
+    if (entry->status == TKMS_OK) {
         tkms_err_clear(err);
-    else
-        tkms_fail(err, st, "%s", out->reason);
-    return st;
-}
-
-/* decide_locked, taking the records lock for the audit append. */
-static tkms_status decide(tkms_signer *signer, const sign_record *rec, int http,
-                          tkms_status st, const char *reason, tkms_signer_result *out,
-                          tkms_err *err)
-{
-    pthread_mutex_lock(&signer->records);
-    st = decide_locked(signer, rec, http, st, reason, out, err);
-    pthread_mutex_unlock(&signer->records);
-    return st;
-}
-
-/* The HTTP status for a failure of the parser or the slashing check. */
-static int http_of(tkms_status st)
-{
-    switch (st) {
-    case TKMS_ERR_REFUSED:
-        return 412;
-    case TKMS_ERR_IO:
-        return 503;
-    case TKMS_ERR_NO_MEMORY:
-        return 500;
-    default:
-        return 400;
+        return TKMS_OK;
     }
+    return tkms_fail(err, entry->status, "%s", out->reason);
 }
 
-static bool is_slashable(tkms_eth2_type type)
+/* Records a decision the request already has (http/st/reason, no
+ * slashing check): queues the entry, waits for its audit record and
+ * answers (503 when the audit record could not be written). */
+static tkms_status decide(tkms_signer *signer, record_entry *entry, int http, tkms_status st,
+                          const char *reason, tkms_signer_result *out, tkms_err *err)
 {
-    return type == TKMS_ETH2_BLOCK_V2 || type == TKMS_ETH2_ATTESTATION;
+    entry->check = RECORD_CHECK_NONE;
+    entry->http = http;
+    entry->status = st;
+    snprintf(entry->reason, sizeof entry->reason, "%s", reason);
+    record_queue_submit(signer->records, entry);
+    return answer(entry, out, err);
 }
 
-/* Checks the request against the slashing history and records it (only
- * for BLOCK_V2 and ATTESTATION). */
-static tkms_status check_slashing(tkms_signer *signer, const tkms_eth2_request *req,
-                                  const uint8_t group_key[TKMS_PUBLIC_KEY_SIZE], tkms_err *err)
+/* The slashing check a request needs (BLOCK_V2 and ATTESTATION), in the
+ * entry: the committer runs it in its batch. */
+static void set_check(record_entry *entry, const tkms_eth2_request *req,
+                      const uint8_t group_key[TKMS_PUBLIC_KEY_SIZE])
 {
-    uint8_t bound[TKMS_ROOT_SIZE];
-    if (tkms_slashing_genesis_root(signer->slashing, bound) != TKMS_OK)
-        return tkms_fail(err, TKMS_ERR_IO, "slashing database is not bound to a chain");
-    if (!req->has_fork_info ||
-        memcmp(bound, req->fork_info.genesis_validators_root, TKMS_ROOT_SIZE) != 0)
-        return tkms_fail(err, TKMS_ERR_WRONG_GENESIS, "wrong genesis validators root");
-    tkms_status st;
-    if (req->type == TKMS_ETH2_BLOCK_V2)
-        st = tkms_slashing_check_block(signer->slashing, group_key, req->slot,
-                                       req->signing_root, err);
-    else
-        st = tkms_slashing_check_attestation(signer->slashing, group_key, req->source_epoch,
-                                             req->target_epoch, req->signing_root, err);
-    /* Anything but OK, a refusal or a bad argument means "could not check
-     * or record": not signed, and the client may try again later. */
-    if (st != TKMS_OK && st != TKMS_ERR_REFUSED && st != TKMS_ERR_INVALID_ARGUMENT &&
-        st != TKMS_ERR_NO_MEMORY)
-        st = TKMS_ERR_IO;
-    return st;
+    entry->check = req->type == TKMS_ETH2_BLOCK_V2      ? RECORD_CHECK_BLOCK
+                   : req->type == TKMS_ETH2_ATTESTATION ? RECORD_CHECK_ATTESTATION
+                                                        : RECORD_CHECK_NONE;
+    memcpy(entry->pubkey, group_key, TKMS_PUBLIC_KEY_SIZE);
+    entry->slot_or_source = req->type == TKMS_ETH2_BLOCK_V2 ? req->slot : req->source_epoch;
+    entry->target = req->type == TKMS_ETH2_BLOCK_V2 ? 0 : req->target_epoch;
+    memcpy(entry->signing_root, req->signing_root, TKMS_ROOT_SIZE);
+    entry->has_genesis = req->has_fork_info;
+    if (req->has_fork_info)
+        memcpy(entry->genesis_root, req->fork_info.genesis_validators_root, TKMS_ROOT_SIZE);
+    /* allowed unless the check says otherwise */
+    entry->http = 200;
+    entry->status = TKMS_OK;
+    entry->reason[0] = '\0';
 }
 
 /* Signs the root with each share and writes the signed response into
@@ -568,7 +496,7 @@ static tkms_status sign_locked(tkms_signer *signer, const char *client,
                                const char *pubkey_hex, const char *body, size_t len,
                                tkms_signer_result *out, tkms_err *err)
 {
-    sign_record rec = {.client = client, .pubkey = "", .type = "", .signing_root = ""};
+    record_entry rec = {.client = client, .pubkey_hex = "", .type = "", .signing_root_hex = ""};
     char reason[TKMS_ERR_MESSAGE_SIZE];
     tkms_err e;
     tkms_err_clear(&e);
@@ -578,21 +506,21 @@ static tkms_status sign_locked(tkms_signer *signer, const char *client,
         snprintf(reason, sizeof reason, "public key: %.200s", e.message);
         return decide(signer, &rec, 400, TKMS_ERR_BAD_FORMAT, reason, out, err);
     }
-    tkms_hex_encode(rec.pubkey, group_key, sizeof group_key);
+    tkms_hex_encode(rec.pubkey_hex, group_key, sizeof group_key);
     const key_mark *mark = find_mark(signer, group_key);
     if (mark != NULL && mark->state == TKMS_SIGNER_KEY_LOCKED) {
-        snprintf(reason, sizeof reason, "key %s is locked", rec.pubkey);
+        snprintf(reason, sizeof reason, "key %s is locked", rec.pubkey_hex);
         return decide(signer, &rec, 423, TKMS_ERR_REFUSED, reason, out, err);
     }
     if (mark != NULL && mark->state == TKMS_SIGNER_KEY_UNAVAILABLE) {
-        snprintf(reason, sizeof reason, "key %.98s is unavailable: %.120s", rec.pubkey,
+        snprintf(reason, sizeof reason, "key %.98s is unavailable: %.120s", rec.pubkey_hex,
                  mark->reason);
         return decide(signer, &rec, 503, TKMS_ERR_IO, reason, out, err);
     }
     size_t count;
     const held_share *shares = find_shares(signer, group_key, &count);
     if (shares == NULL) {
-        snprintf(reason, sizeof reason, "unknown public key %s", rec.pubkey);
+        snprintf(reason, sizeof reason, "unknown public key %s", rec.pubkey_hex);
         return decide(signer, &rec, 404, TKMS_ERR_NOT_FOUND, reason, out, err);
     }
 
@@ -601,12 +529,12 @@ static tkms_status sign_locked(tkms_signer *signer, const char *client,
                                                   &signer->chain, &e);
     if (st == TKMS_ERR_VERIFY_FAILED) {        /* signing root mismatch: root known */
         rec.type = tkms_eth2_type_name(req.type);
-        tkms_hex_encode(rec.signing_root, req.signing_root, TKMS_ROOT_SIZE);
+        tkms_hex_encode(rec.signing_root_hex, req.signing_root, TKMS_ROOT_SIZE);
     }
     if (st != TKMS_OK)
-        return decide(signer, &rec, http_of(st), st, e.message, out, err);
+        return decide(signer, &rec, record_http_of(st), st, e.message, out, err);
     rec.type = tkms_eth2_type_name(req.type);
-    tkms_hex_encode(rec.signing_root, req.signing_root, TKMS_ROOT_SIZE);
+    tkms_hex_encode(rec.signing_root_hex, req.signing_root, TKMS_ROOT_SIZE);
 
     if (signer->authorize != NULL &&
         !signer->authorize(signer->authorize_arg, client, req.type, group_key, reason)) {
@@ -630,16 +558,12 @@ static tkms_status sign_locked(tkms_signer *signer, const char *client,
         return decide(signer, &rec, 500, TKMS_ERR_NO_MEMORY, "out of memory", out, err);
     }
 
-    /* The slashing record and the audit record are made under one hold of
-     * the records lock, so the audit log lists signatures in the order
-     * the slashing database allowed them. */
-    pthread_mutex_lock(&signer->records);
-    st = is_slashable(req.type) ? check_slashing(signer, &req, group_key, &e) : TKMS_OK;
-    if (st != TKMS_OK)
-        st = decide_locked(signer, &rec, http_of(st), st, e.message, out, err);
-    else
-        st = decide_locked(signer, &rec, 200, TKMS_OK, "", out, err);
-    pthread_mutex_unlock(&signer->records);
+    /* The slashing record (BLOCK_V2, ATTESTATION) and the audit record are
+     * made by a group commit, in the order the slashing database allows
+     * them; this returns once both are durable (or failed). */
+    set_check(&rec, &req, group_key);
+    record_queue_submit(signer->records, &rec);
+    st = answer(&rec, out, err);
     if (st != TKMS_OK) {
         free(buf);
         free(partials);

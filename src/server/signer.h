@@ -49,9 +49,28 @@
  *
  * Threads: every function may be called from any thread at any time. Sign
  * requests run in parallel (the partial signatures are computed outside
- * any exclusive lock); the slashing check and the audit append of each
- * request are serialized, as are key changes (add, remove, mark), which
- * wait for the sign requests in progress and go before new ones.
+ * any exclusive lock); key changes (add, remove, mark) wait for the sign
+ * requests in progress and go before new ones.
+ *
+ * Group commits: steps 3 and 4 are made for many requests at once
+ * (record_queue.h). Each request queues its record and waits; one waiting
+ * thread at a time commits everything queued: all the slashing checks in
+ * one SQLite transaction, in queue order (each check sees the ones before
+ * it, so of two conflicting votes the second is refused, and a refused
+ * check records nothing), one COMMIT; then all their audit records with
+ * one write and one fsync, in the same order; then each request gets its
+ * own decision and signs (or not) on its own thread. The next group may
+ * run its slashing transaction while this one writes its audit records;
+ * its audit records follow this group's. Every request is audited, so
+ * every request goes through the queue. The guarantees above hold per
+ * request: the audit log lists requests in the order the slashing
+ * database allowed them; if the COMMIT fails, every request whose check
+ * was in it is 503 (none recorded); if the audit append fails, every
+ * request of the group is 503 (recorded, not signed). A caller waits for
+ * its group's commit (two fsyncs) before it signs, so C concurrent callers
+ * (the server's worker threads) get at most about C requests per
+ * (two fsyncs + one signature): more callers than cores pay off when
+ * fsync is slow.
  *
  * Before step 3 two more checks run: a key marked locked is 423 and a key
  * marked unavailable (its keystore could not be read) is 503, both with
@@ -183,10 +202,24 @@ void tkms_signer_set_authorizer(tkms_signer *signer, tkms_signer_authorizer auth
 typedef tkms_status (*tkms_signer_records_fn)(tkms_slashing_db *slashing, tkms_audit *audit,
                                               void *arg, tkms_err *err);
 
-/* Runs fn(slashing, audit, arg, err) under the records lock and returns
- * what it returns (TKMS_ERR_INVALID_ARGUMENT for a NULL signer or fn). */
+/* Runs fn(slashing, audit, arg, err) under the records lock — once the
+ * group commits under way are done; sign requests queue meanwhile — and
+ * returns what it returns (TKMS_ERR_INVALID_ARGUMENT for a NULL signer or
+ * fn). fn must not sign nor call tkms_signer_with_records (it would wait
+ * for itself). */
 tkms_status tkms_signer_with_records(tkms_signer *signer, tkms_signer_records_fn fn,
                                      void *arg, tkms_err *err);
+
+/* What the group commits have done so far. */
+typedef struct {
+    uint64_t commits;    /* group commits made (each: ≤ 1 COMMIT, 1 audit fsync) */
+    uint64_t records;    /* requests recorded by them (one audit record each)    */
+    uint64_t largest;    /* most requests in one commit                          */
+    uint64_t waiting;    /* requests queued now for the next commit              */
+} tkms_signer_record_stats;
+
+/* Fills *out with the counters (zeros for a NULL signer). */
+void tkms_signer_records_stats(tkms_signer *signer, tkms_signer_record_stats *out);
 
 /*
  * Handles one sign request (see the order at the top): `client` is the

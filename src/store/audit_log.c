@@ -1,7 +1,8 @@
 /*
  * audit_log.c — the hash-chained, append-only audit log (tkms/audit.h):
  * the line checker (shared by the file and buffer verifiers and by open),
- * and the locked, fsynced appender.
+ * and the locked, fsynced appender (one record, or a batch of records
+ * with one write and one fsync).
  */
 #include "tkms/audit.h"
 
@@ -387,46 +388,67 @@ static bool recovered(tkms_audit *log)
     return true;
 }
 
-tkms_status tkms_audit_append(tkms_audit *log, const char *event, const char *data_json,
-                              tkms_err *err)
+/* The bytes of a batch being built: its lines, each with its newline. */
+typedef struct {
+    char *text;
+    size_t len, capacity;
+} line_buffer;
+
+static bool buffer_put(line_buffer *b, const char *line, size_t len)
 {
-    tkms_err_clear(err);
-    if (log == NULL || event == NULL || data_json == NULL)
-        return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT, "audit log: NULL argument");
-    if (log->failed && !recovered(log))
-        return tkms_fail(err, TKMS_ERR_IO,
-                         "audit log: an earlier write failed and the log does not end where "
-                         "it did before it; reopen the log");
+    if (b->len + len + 1 > b->capacity) {
+        size_t capacity = b->capacity ? b->capacity : 1024;
+        while (capacity < b->len + len + 1)
+            capacity *= 2;
+        char *grown = realloc(b->text, capacity);
+        if (grown == NULL)
+            return false;
+        b->text = grown;
+        b->capacity = capacity;
+    }
+    memcpy(b->text + b->len, line, len);
+    b->text[b->len + len] = '\n';
+    b->len += len + 1;
+    return true;
+}
+
+/*
+ * Builds record number `seq` (event, data_json) chained to `prev` and adds
+ * its line to b; on TKMS_OK `prev` is the new line's hash. `which` prefixes
+ * messages ("" for a single append, "record 3: " in a batch).
+ */
+static tkms_status build_line(line_buffer *b, uint64_t seq, const char *when,
+                              uint8_t prev[TKMS_AUDIT_HASH_SIZE], const char *event,
+                              const char *data_json, const char *which, tkms_err *err)
+{
+    if (event == NULL || data_json == NULL)
+        return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT, "audit log: %sNULL argument", which);
     if (!event_ok(event))
         return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT,
-                         "audit log: event must be 1..%d characters of [a-z0-9._-]",
+                         "audit log: %sevent must be 1..%d characters of [a-z0-9._-]", which,
                          TKMS_AUDIT_MAX_EVENT_SIZE);
     json_error_t jerr;
     json_t *data = json_loads(data_json, JSON_REJECT_DUPLICATES, &jerr);
     if (data == NULL)
-        return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT, "audit log: data is not JSON: %s",
-                         jerr.text);
+        return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT, "audit log: %sdata is not JSON: %s",
+                         which, jerr.text);
     if (!json_is_object(data)) {
         json_decref(data);
-        return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT, "audit log: data is not an object");
+        return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT, "audit log: %sdata is not an object",
+                         which);
     }
-    char when[TIME_LEN + 1];
-    if (!now_utc(when)) {
-        json_decref(data);
-        return tkms_fail(err, TKMS_ERR_IO, "audit log: cannot read the clock");
-    }
-    char prev[TKMS_HEX_SIZE(TKMS_AUDIT_HASH_SIZE)];
-    tkms_hex_encode(prev, log->prev, sizeof log->prev);
+    char prev_hex[TKMS_HEX_SIZE(TKMS_AUDIT_HASH_SIZE)];
+    tkms_hex_encode(prev_hex, prev, TKMS_AUDIT_HASH_SIZE);
 
     tkms_status s = TKMS_ERR_NO_MEMORY;
     char *line = NULL;
     json_t *rec = json_object();
     if (rec == NULL ||
-        json_object_set_new(rec, "seq", json_integer((json_int_t)(log->seq + 1))) != 0 ||
+        json_object_set_new(rec, "seq", json_integer((json_int_t)seq)) != 0 ||
         json_object_set_new(rec, "time", json_string(when)) != 0 ||
         json_object_set_new(rec, "event", json_string(event)) != 0 ||
         json_object_set(rec, "data", data) != 0 ||
-        json_object_set_new(rec, "prev", json_string(prev)) != 0 ||
+        json_object_set_new(rec, "prev", json_string(prev_hex)) != 0 ||
         (line = json_dumps(rec, DUMP_FLAGS)) == NULL) {
         tkms_fail(err, s, "audit log: out of memory");
         goto done;
@@ -434,14 +456,8 @@ tkms_status tkms_audit_append(tkms_audit *log, const char *event, const char *da
     size_t len = strlen(line);
     if (len > TKMS_AUDIT_MAX_LINE_SIZE) {
         s = tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT,
-                      "audit log: record is %zu bytes, more than %u", len,
+                      "audit log: %srecord is %zu bytes, more than %u", which, len,
                       TKMS_AUDIT_MAX_LINE_SIZE);
-        goto done;
-    }
-    if (log->size + len + 1 > TKMS_AUDIT_MAX_FILE_SIZE) {
-        s = tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT,
-                      "audit log: full (%llu bytes); rotate it",
-                      (unsigned long long)TKMS_AUDIT_MAX_FILE_SIZE);
         goto done;
     }
     uint8_t hash[TKMS_AUDIT_HASH_SIZE];
@@ -449,16 +465,66 @@ tkms_status tkms_audit_append(tkms_audit *log, const char *event, const char *da
         s = tkms_fail(err, TKMS_ERR_NO_MEMORY, "audit log: SHA-256 failed");
         goto done;
     }
-    line[len] = '\n'; /* json_dumps's NUL becomes the newline: one write */
+    if (!buffer_put(b, line, len)) {
+        tkms_fail(err, s, "audit log: out of memory");
+        goto done;
+    }
+    memcpy(prev, hash, TKMS_AUDIT_HASH_SIZE);
+    s = TKMS_OK;
+done:
+    free(line);
+    json_decref(rec);
+    json_decref(data);
+    return s;
+}
+
+/* Builds every line, then writes them with one write(2) and one fsync. */
+static tkms_status append_records(tkms_audit *log, const tkms_audit_record *records,
+                                  size_t count, tkms_err *err)
+{
+    tkms_err_clear(err);
+    if (log == NULL || (records == NULL && count > 0))
+        return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT, "audit log: NULL argument");
+    if (count == 0)
+        return TKMS_OK;
+    if (log->failed && !recovered(log))
+        return tkms_fail(err, TKMS_ERR_IO,
+                         "audit log: an earlier write failed and the log does not end where "
+                         "it did before it; reopen the log");
+    char when[TIME_LEN + 1];
+    bool clock_ok = now_utc(when);
+    if (!clock_ok)
+        snprintf(when, sizeof when, "1970-01-01T00:00:00Z");   /* never written */
+
+    line_buffer b = {NULL, 0, 0};
+    uint8_t prev[TKMS_AUDIT_HASH_SIZE];
+    memcpy(prev, log->prev, sizeof prev);
+    tkms_status s = TKMS_OK;
+    for (size_t i = 0; i < count && s == TKMS_OK; i++) {
+        char which[64] = "";
+        if (count > 1)
+            snprintf(which, sizeof which, "record %zu of %zu: ", i + 1, count);
+        s = build_line(&b, log->seq + 1 + i, when, prev, records[i].event,
+                       records[i].data_json, which, err);
+        if (s == TKMS_OK && !clock_ok)   /* arguments first, as a single append did */
+            s = tkms_fail(err, TKMS_ERR_IO, "audit log: cannot read the clock");
+    }
+    if (s != TKMS_OK)
+        goto done;
+    if (log->size + b.len > TKMS_AUDIT_MAX_FILE_SIZE) {
+        s = tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT, "audit log: full (%llu bytes); rotate it",
+                      (unsigned long long)TKMS_AUDIT_MAX_FILE_SIZE);
+        goto done;
+    }
     ssize_t w;
     do
-        w = write(log->fd, line, len + 1);
+        w = write(log->fd, b.text, b.len);
     while (w < 0 && errno == EINTR);
     if (w < 0) {
         s = append_failed(log, err, "write failed", errno);
         goto done;
     }
-    if ((size_t)w != len + 1) {
+    if ((size_t)w != b.len) {
         s = append_failed(log, err, "short write", ENOSPC);
         goto done;
     }
@@ -466,15 +532,29 @@ tkms_status tkms_audit_append(tkms_audit *log, const char *event, const char *da
         s = append_failed(log, err, "fsync failed", errno);
         goto done;
     }
-    log->seq++;
-    log->size += len + 1;
-    memcpy(log->prev, hash, sizeof hash);
-    s = TKMS_OK;
+    log->seq += count;
+    log->size += b.len;
+    memcpy(log->prev, prev, sizeof prev);
 done:
-    free(line);
-    json_decref(rec);
-    json_decref(data);
+    free(b.text);
     return s;
+}
+
+tkms_status tkms_audit_append(tkms_audit *log, const char *event, const char *data_json,
+                              tkms_err *err)
+{
+    if (event == NULL || data_json == NULL) {
+        tkms_err_clear(err);
+        return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT, "audit log: NULL argument");
+    }
+    tkms_audit_record record = {event, data_json};
+    return append_records(log, &record, 1, err);
+}
+
+tkms_status tkms_audit_append_batch(tkms_audit *log, const tkms_audit_record *records,
+                                    size_t count, tkms_err *err)
+{
+    return append_records(log, records, count, err);
 }
 
 uint64_t tkms_audit_last_seq(const tkms_audit *log)

@@ -3,7 +3,9 @@
  * it (WAL, synchronous=FULL, schema version, genesis binding), and the
  * block and attestation checks, each of which checks and records in one
  * BEGIN IMMEDIATE … COMMIT transaction and says TKMS_OK only after the
- * COMMIT. The EIP-3076 interchange is in slashing_interchange.c.
+ * COMMIT — or, inside a batch (tkms_slashing_begin … commit), in one
+ * savepoint of the batch's transaction. The EIP-3076 interchange is in
+ * slashing_interchange.c.
  *
  * Schema (version 1): validators(id, pubkey 48-byte blob, enabled),
  * signed_blocks(validator, slot, signing_root or NULL) keyed by slot,
@@ -37,6 +39,34 @@ tkms_status slashing_prepare(tkms_slashing_db *db, sqlite3_stmt **st, const char
     return TKMS_OK;
 }
 
+tkms_status slashing_cached(tkms_slashing_db *db, sqlite3_stmt **st, const char *sql,
+                            const char *doing, tkms_err *err)
+{
+    for (size_t i = 0; i < db->cached_count; i++)
+        if (db->cached_sql[i] == sql || strcmp(db->cached_sql[i], sql) == 0) {
+            *st = db->cached[i];
+            return TKMS_OK;
+        }
+    if (db->cached_count == SLASHING_CACHED) {
+        for (size_t i = 0; i < db->cached_count; i++)
+            sqlite3_finalize(db->cached[i]);
+        db->cached_count = 0;
+    }
+    if (sqlite3_prepare_v3(db->sql, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK) {
+        *st = NULL;
+        return slashing_sql_fail(db, err, doing);
+    }
+    db->cached[db->cached_count] = *st;
+    db->cached_sql[db->cached_count++] = sql;
+    return TKMS_OK;
+}
+
+void slashing_release(sqlite3_stmt *st)
+{
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
 /* Runs constant SQL without results (pragmas, schema, transactions). */
 static tkms_status exec(tkms_slashing_db *db, const char *sql, const char *doing, tkms_err *err)
 {
@@ -45,14 +75,25 @@ static tkms_status exec(tkms_slashing_db *db, const char *sql, const char *doing
     return TKMS_OK;
 }
 
+/* An import, export or key deletion cannot run inside a batch. */
+static tkms_status no_batch(tkms_slashing_db *db, const char *doing, tkms_err *err)
+{
+    if (db->batch)
+        return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT,
+                         "slashing db: cannot %s while a batch of checks is open", doing);
+    return TKMS_OK;
+}
+
 tkms_status slashing_begin(tkms_slashing_db *db, const char *doing, tkms_err *err)
 {
-    return exec(db, "BEGIN IMMEDIATE", doing, err);
+    tkms_status status = no_batch(db, doing, err);
+    return status != TKMS_OK ? status : exec(db, "BEGIN IMMEDIATE", doing, err);
 }
 
 tkms_status slashing_begin_read(tkms_slashing_db *db, const char *doing, tkms_err *err)
 {
-    return exec(db, "BEGIN", doing, err);
+    tkms_status status = no_batch(db, doing, err);
+    return status != TKMS_OK ? status : exec(db, "BEGIN", doing, err);
 }
 
 void slashing_rollback(tkms_slashing_db *db)
@@ -279,6 +320,8 @@ void tkms_slashing_close(tkms_slashing_db *db)
 {
     if (db == NULL)
         return;
+    for (size_t i = 0; i < db->cached_count; i++)
+        sqlite3_finalize(db->cached[i]);
     sqlite3_close_v2(db->sql);
     free(db);
 }
@@ -297,9 +340,9 @@ tkms_status slashing_validator(tkms_slashing_db *db, const uint8_t pubkey[TKMS_P
                                bool create, int64_t *id, bool *enabled, tkms_err *err)
 {
     sqlite3_stmt *st;
-    tkms_status status = slashing_prepare(db, &st,
-                                          "SELECT id, enabled FROM validators WHERE pubkey = ?",
-                                          "look up the key", err);
+    tkms_status status = slashing_cached(db, &st,
+                                         "SELECT id, enabled FROM validators WHERE pubkey = ?",
+                                         "look up the key", err);
     if (status != TKMS_OK)
         return status;
     sqlite3_bind_blob(st, 1, pubkey, TKMS_PUBLIC_KEY_SIZE, SQLITE_STATIC);
@@ -308,15 +351,15 @@ tkms_status slashing_validator(tkms_slashing_db *db, const uint8_t pubkey[TKMS_P
     *id = row ? sqlite3_column_int64(st, 0) : 0;
     if (enabled != NULL)
         *enabled = row ? sqlite3_column_int(st, 1) != 0 : true;
-    sqlite3_finalize(st);
+    slashing_release(st);
     if (status != TKMS_OK || row || !create)
         return status;
-    if ((status = slashing_prepare(db, &st, "INSERT INTO validators (pubkey) VALUES (?)",
-                                   "record the key", err)) != TKMS_OK)
+    if ((status = slashing_cached(db, &st, "INSERT INTO validators (pubkey) VALUES (?)",
+                                  "record the key", err)) != TKMS_OK)
         return status;
     sqlite3_bind_blob(st, 1, pubkey, TKMS_PUBLIC_KEY_SIZE, SQLITE_STATIC);
     status = step(db, st, NULL, "record the key", err);
-    sqlite3_finalize(st);
+    slashing_release(st);
     *id = sqlite3_last_insert_rowid(db->sql);
     return status;
 }
@@ -418,7 +461,7 @@ static tkms_status query(check_ctx *c, const char *sql, const int64_t *args, int
 {
     static const char doing[] = "read the signing history";
     sqlite3_stmt *st;
-    tkms_status status = slashing_prepare(c->db, &st, sql, doing, err);
+    tkms_status status = slashing_cached(c->db, &st, sql, doing, err);
     if (status != TKMS_OK)
         return status;
     sqlite3_bind_int64(st, 1, c->id);
@@ -432,7 +475,7 @@ static tkms_status query(check_ctx *c, const char *sql, const int64_t *args, int
         if (has_root != NULL)
             *has_root = cols > 2 && column_root(st, 2, root);
     }
-    sqlite3_finalize(st);
+    slashing_release(st);
     return status;
 }
 
@@ -524,8 +567,99 @@ static tkms_status attestation_rules(check_ctx *c, int64_t source, int64_t targe
 
 typedef enum { CHECK_BLOCK, CHECK_ATTESTATION } check_kind;
 
-/* The one transaction of a check: look up (or add) the key, apply the
- * rules, insert the record, COMMIT. */
+/* Inside a transaction: look up (or add) the key, apply the rules, insert
+ * the record. */
+static tkms_status check_body(tkms_slashing_db *db, check_kind kind,
+                              const uint8_t pubkey[TKMS_PUBLIC_KEY_SIZE], uint64_t a,
+                              uint64_t b, const uint8_t *root, const char *what, tkms_err *err)
+{
+    check_ctx c = {db, 0, root, false};
+    bool enabled = true;
+    tkms_status status = slashing_validator(db, pubkey, true, &c.id, &enabled, err);
+    if (status != TKMS_OK)
+        return status;
+    if (!enabled)
+        return tkms_fail(err, TKMS_ERR_REFUSED,
+                         "key was deleted; import its slashing interchange to use it again");
+    status = kind == CHECK_BLOCK ? block_rules(&c, (int64_t)a, err)
+                                 : attestation_rules(&c, (int64_t)a, (int64_t)b, err);
+    if (status != TKMS_OK || c.same)
+        return status;
+    sqlite3_stmt *st;
+    status = slashing_cached(db, &st, kind == CHECK_BLOCK
+                ? "INSERT INTO signed_blocks (validator_id, slot, signing_root)"
+                  " VALUES (?1, ?2, ?4)"
+                : "INSERT INTO signed_attestations"
+                  " (validator_id, source_epoch, target_epoch, signing_root)"
+                  " VALUES (?1, ?2, ?3, ?4)", what, err);
+    if (status != TKMS_OK)
+        return status;
+    sqlite3_bind_int64(st, 1, c.id);
+    sqlite3_bind_int64(st, 2, (int64_t)a);
+    if (kind == CHECK_ATTESTATION)
+        sqlite3_bind_int64(st, 3, (int64_t)b);
+    bind_root(st, 4, root);
+    status = step(db, st, NULL, what, err);
+    slashing_release(st);
+    return status;
+}
+
+/* Marks the open batch failed for the reason in `why` (the first reason
+ * is kept for the commit) and returns TKMS_ERR_IO with it in err. */
+static tkms_status fail_batch(tkms_slashing_db *db, const tkms_err *why, tkms_err *err)
+{
+    if (!db->batch_failed) {
+        db->batch_failed = true;
+        tkms_fail(&db->batch_err, TKMS_ERR_IO, "%s", why->message);
+    }
+    return tkms_fail(err, TKMS_ERR_IO, "%s", why->message);
+}
+
+/* Runs one constant statement without results, prepared once. */
+static tkms_status run_cached(tkms_slashing_db *db, const char *sql, const char *doing,
+                              tkms_err *err)
+{
+    sqlite3_stmt *st;
+    tkms_status status = slashing_cached(db, &st, sql, doing, err);
+    if (status != TKMS_OK)
+        return status;
+    status = step(db, st, NULL, doing, err);
+    slashing_release(st);
+    return status;
+}
+
+/* One check inside the open batch, in a savepoint: a refusal rolls back
+ * what the check wrote (a new key), an I/O failure fails the batch. */
+static tkms_status check_in_batch(tkms_slashing_db *db, check_kind kind,
+                                  const uint8_t pubkey[TKMS_PUBLIC_KEY_SIZE], uint64_t a,
+                                  uint64_t b, const uint8_t *root, const char *what,
+                                  tkms_err *err)
+{
+    if (db->batch_failed)
+        return tkms_fail(err, TKMS_ERR_IO, "%s (an earlier check of the batch failed)",
+                         db->batch_err.message);
+    tkms_err e;
+    tkms_err_clear(&e);
+    if (run_cached(db, "SAVEPOINT tkms_check", what, &e) != TKMS_OK)
+        return fail_batch(db, &e, err);
+    tkms_status status = check_body(db, kind, pubkey, a, b, root, what, &e);
+    if (status == TKMS_OK) {
+        if (run_cached(db, "RELEASE tkms_check", what, &e) != TKMS_OK)
+            return fail_batch(db, &e, err);
+        tkms_err_clear(err);
+        return TKMS_OK;
+    }
+    if (status != TKMS_ERR_REFUSED)
+        return fail_batch(db, &e, err);
+    tkms_err undo;
+    if (run_cached(db, "ROLLBACK TO tkms_check", what, &undo) != TKMS_OK ||
+        run_cached(db, "RELEASE tkms_check", what, &undo) != TKMS_OK)
+        return fail_batch(db, &undo, err);
+    return tkms_fail(err, TKMS_ERR_REFUSED, "%s", e.message);
+}
+
+/* A check: its own BEGIN IMMEDIATE … COMMIT transaction, or a savepoint of
+ * the open batch. */
 static tkms_status check_and_record(tkms_slashing_db *db, check_kind kind,
                                     const uint8_t pubkey[TKMS_PUBLIC_KEY_SIZE],
                                     uint64_t a, uint64_t b, const uint8_t *root, tkms_err *err)
@@ -539,46 +673,17 @@ static tkms_status check_and_record(tkms_slashing_db *db, check_kind kind,
     if (a > TKMS_SLASHING_MAX_EPOCH || b > TKMS_SLASHING_MAX_EPOCH)
         return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT,
                          "slashing db: slot or epoch above %" PRId64, TKMS_SLASHING_MAX_EPOCH);
+    if (db->batch)
+        return check_in_batch(db, kind, pubkey, a, b, root, what, err);
     tkms_status status = slashing_begin(db, what, err);
     if (status != TKMS_OK)
         return status;
-    check_ctx c = {db, 0, root, false};
-    bool enabled = true;
-    if ((status = slashing_validator(db, pubkey, true, &c.id, &enabled, err)) != TKMS_OK)
-        goto fail;
-    if (!enabled) {
-        status = tkms_fail(err, TKMS_ERR_REFUSED,
-                           "key was deleted; import its slashing interchange to use it again");
-        goto fail;
-    }
-    status = kind == CHECK_BLOCK ? block_rules(&c, (int64_t)a, err)
-                                 : attestation_rules(&c, (int64_t)a, (int64_t)b, err);
-    if (status != TKMS_OK)
-        goto fail;
-    if (!c.same) {
-        sqlite3_stmt *st;
-        status = slashing_prepare(db, &st, kind == CHECK_BLOCK
-                    ? "INSERT INTO signed_blocks (validator_id, slot, signing_root)"
-                      " VALUES (?1, ?2, ?4)"
-                    : "INSERT INTO signed_attestations"
-                      " (validator_id, source_epoch, target_epoch, signing_root)"
-                      " VALUES (?1, ?2, ?3, ?4)", what, err);
-        if (status != TKMS_OK)
-            goto fail;
-        sqlite3_bind_int64(st, 1, c.id);
-        sqlite3_bind_int64(st, 2, (int64_t)a);
-        if (kind == CHECK_ATTESTATION)
-            sqlite3_bind_int64(st, 3, (int64_t)b);
-        bind_root(st, 4, root);
-        status = step(db, st, NULL, what, err);
-        sqlite3_finalize(st);
-        if (status != TKMS_OK)
-            goto fail;
+    status = check_body(db, kind, pubkey, a, b, root, what, err);
+    if (status != TKMS_OK) {
+        slashing_rollback(db);
+        return status;
     }
     return slashing_commit(db, what, err);
-fail:
-    slashing_rollback(db);
-    return status;
 }
 
 tkms_status tkms_slashing_check_block(tkms_slashing_db *db,
@@ -596,4 +701,42 @@ tkms_status tkms_slashing_check_attestation(tkms_slashing_db *db,
                                             tkms_err *err)
 {
     return check_and_record(db, CHECK_ATTESTATION, pubkey, source, target, signing_root, err);
+}
+
+/* ---- batches (group commit) ------------------------------------------------ */
+
+tkms_status tkms_slashing_begin(tkms_slashing_db *db, tkms_err *err)
+{
+    if (db == NULL)
+        return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT, "slashing db: no database");
+    if (db->batch)
+        return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT, "slashing db: a batch is open already");
+    tkms_status status = exec(db, "BEGIN IMMEDIATE", "start a batch of checks", err);
+    if (status != TKMS_OK)
+        return status;
+    db->batch = true;
+    db->batch_failed = false;
+    tkms_err_clear(&db->batch_err);
+    return TKMS_OK;
+}
+
+tkms_status tkms_slashing_commit(tkms_slashing_db *db, tkms_err *err)
+{
+    if (db == NULL || !db->batch)
+        return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT, "slashing db: no batch is open");
+    db->batch = false;
+    if (db->batch_failed) {
+        slashing_rollback(db);
+        return tkms_fail(err, TKMS_ERR_IO, "%s; nothing in the batch was recorded",
+                         db->batch_err.message);
+    }
+    return slashing_commit(db, "record the batch", err);
+}
+
+void tkms_slashing_rollback(tkms_slashing_db *db)
+{
+    if (db == NULL || !db->batch)
+        return;
+    db->batch = false;
+    slashing_rollback(db);
 }

@@ -18,10 +18,19 @@
 
 #include "tkms/slashing.h"
 
+#define SLASHING_CACHED 24                /* prepared statements kept per handle */
+
 struct tkms_slashing_db {
     sqlite3 *sql;
     bool bound;                           /* genesis root known */
     uint8_t genesis[TKMS_ROOT_SIZE];
+    /* Statements of the checks, prepared once (see slashing_cached). */
+    sqlite3_stmt *cached[SLASHING_CACHED];
+    const char *cached_sql[SLASHING_CACHED];
+    size_t cached_count;
+    bool batch;                           /* tkms_slashing_begin's transaction is open */
+    bool batch_failed;                    /* a check in it could not read or write    */
+    tkms_err batch_err;                   /* why (the first failure)                  */
 };
 
 /* TKMS_ERR_IO with "slashing db: could not <doing>: <sqlite's reason>". */
@@ -31,10 +40,24 @@ tkms_status slashing_sql_fail(tkms_slashing_db *db, tkms_err *err, const char *d
 tkms_status slashing_prepare(tkms_slashing_db *db, sqlite3_stmt **st, const char *sql,
                              const char *doing, tkms_err *err);
 
-/* BEGIN IMMEDIATE (takes the write lock, waiting up to the busy timeout). */
+/* The prepared statement for the constant `sql`, kept with the handle
+ * (prepared on first use, finalized by tkms_slashing_close) so that the
+ * checks, run for every sign request, do not parse their SQL each time.
+ * Give it back with slashing_release before asking for another one: when
+ * the cache is full every kept statement is finalized to make room. */
+tkms_status slashing_cached(tkms_slashing_db *db, sqlite3_stmt **st, const char *sql,
+                            const char *doing, tkms_err *err);
+
+/* Resets a statement from slashing_cached and clears its bindings. */
+void slashing_release(sqlite3_stmt *st);
+
+/* BEGIN IMMEDIATE (takes the write lock, waiting up to the busy timeout).
+ * TKMS_ERR_INVALID_ARGUMENT while a batch (tkms_slashing_begin) is open:
+ * an import or a key deletion cannot join or interrupt a batch. */
 tkms_status slashing_begin(tkms_slashing_db *db, const char *doing, tkms_err *err);
 
-/* BEGIN (a read snapshot; works on a read-only database). */
+/* BEGIN (a read snapshot; works on a read-only database). The same
+ * TKMS_ERR_INVALID_ARGUMENT while a batch is open. */
 tkms_status slashing_begin_read(tkms_slashing_db *db, const char *doing, tkms_err *err);
 
 /* COMMIT; on failure rolls back and reports TKMS_ERR_IO. TKMS_OK means the

@@ -192,6 +192,7 @@ assert_match "metrics: signed requests counted" 'tkms_server_requests_total\{rou
 assert_match "metrics: a slashing refusal counted" 'tkms_server_sign_refusals_total\{reason="slashing"\} 1$' "$BODY"
 assert_match "metrics: latency histogram" 'tkms_server_sign_duration_seconds_count [1-9]' "$BODY"
 assert_match "metrics: keys" 'tkms_server_keys\{state="ready"\} 1' "$BODY"
+assert_match "metrics: group commits" 'tkms_server_record_commits_total [1-9]' "$BODY"
 api a gateway GET /metrics
 assert_eq "metrics need the metrics rule" 403 "$STATUS"
 

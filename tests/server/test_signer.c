@@ -13,6 +13,11 @@
  * Also: a locked key is 423, an unavailable one 503 with its reason, a
  * client the authorizer denies 403 with nothing recorded; eight threads
  * racing conflicting votes get exactly one signature; a removed key 404.
+ * Group commits: requests queued together go into one commit (each gets
+ * its own decision, every 200 is in the slashing history, the audit log
+ * has one record per request and lists a signed vote before the votes it
+ * made refused); a batch whose audit records cannot be written is 503
+ * for every request in it and leaves no audit record.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -613,6 +618,305 @@ static void test_threads(void)
     }
 }
 
+/* ---- group commits ------------------------------------------------------------------ */
+
+/* BATCH_THREADS threads each send, for each of BATCH_TARGETS target
+ * epochs, a vote with their own block root (conflicting across threads),
+ * then BATCH_EACH distinct attestations. They all start while the test
+ * holds the records lock, so their first requests (conflicting votes for
+ * one target) are queued together and go into one commit; the rest batch
+ * as they come. */
+#define BATCH_THREADS 12
+#define BATCH_EACH 8
+#define BATCH_TARGETS 3
+#define BATCH_REQUESTS (BATCH_EACH + BATCH_TARGETS)
+
+typedef struct {
+    char *body;
+    uint8_t root[32];
+    uint64_t target;               /* 0: a distinct attestation */
+    int status;
+    bool body_ok;                  /* a body exactly for 200 */
+    char reason[TKMS_ERR_MESSAGE_SIZE];
+} batch_request;
+
+static batch_request batch_requests[BATCH_THREADS][BATCH_REQUESTS];
+static int batch_per_thread = BATCH_REQUESTS;
+
+static void *batch_thread(void *arg)
+{
+    batch_request *mine = arg;
+    for (int i = 0; i < batch_per_thread; i++) {
+        tkms_signer_result res;
+        tkms_signer_sign(signer, "vc-batch", group_hex, mine[i].body, strlen(mine[i].body),
+                         &res, NULL);
+        mine[i].status = res.status;
+        mine[i].body_ok = (res.status == 200) == (res.body != NULL);   /* CHECK is not
+                                                                         * thread-safe */
+        snprintf(mine[i].reason, sizeof mine[i].reason, "%s", res.reason);
+        tkms_signer_result_free(&res);
+    }
+    return NULL;
+}
+
+typedef struct {
+    pthread_t threads[BATCH_THREADS];
+    size_t queued;                 /* requests waiting when the hold ended */
+    const char *audit_path;        /* when set: the audit log may not grow */
+    struct rlimit old_limit;
+} batch_hold;
+
+/* Under the records lock: starts the threads, waits until each has a
+ * request queued (none can be committed meanwhile). */
+static tkms_status hold_and_start(tkms_slashing_db *db, tkms_audit *log, void *arg,
+                                  tkms_err *err)
+{
+    (void)db;
+    (void)log;
+    (void)err;
+    batch_hold *hold = arg;
+    for (int t = 0; t < BATCH_THREADS; t++)
+        pthread_create(&hold->threads[t], NULL, batch_thread, batch_requests[t]);
+    tkms_signer_record_stats stats = {0};
+    for (int waited = 0; waited < 10000; waited++) {
+        tkms_signer_records_stats(signer, &stats);
+        if (stats.waiting >= BATCH_THREADS)
+            break;
+        usleep(1000);
+    }
+    hold->queued = stats.waiting;
+    if (hold->audit_path != NULL) {
+        struct stat ab;
+        if (stat(hold->audit_path, &ab) != 0)
+            test_fatal("no audit log");
+        limit_file_size((rlim_t)ab.st_size, &hold->old_limit);
+    }
+    return TKMS_OK;
+}
+
+static void run_batch_threads(batch_hold *hold)
+{
+    tkms_err err;
+    CHECK(tkms_signer_with_records(signer, hold_and_start, hold, &err) == TKMS_OK,
+          "hold the records: %s", err.message);
+    for (int t = 0; t < BATCH_THREADS; t++)
+        pthread_join(hold->threads[t], NULL);
+    if (hold->audit_path != NULL)
+        setrlimit(RLIMIT_FSIZE, &hold->old_limit);
+}
+
+/* The signing roots in the slashing history of our key, as hex. */
+static char *exported(void)
+{
+    char *json = NULL;
+    tkms_err err;
+    const uint8_t(*keys)[TKMS_PUBLIC_KEY_SIZE] = &group_key;
+    if (tkms_slashing_export(slashing, &json, keys, 1, &err) != TKMS_OK)
+        test_fatal("export: %s", err.message);
+    return json;
+}
+
+/* The audit record (line number, 1-based) whose signing root is `root`
+ * among the last `tail` records; 0 when absent, -1 when there are two. */
+static long audit_line_of(char *const *lines, size_t count, size_t tail, const char *root,
+                          const char **outcome)
+{
+    long found = 0;
+    for (size_t i = count > tail ? count - tail : 0; i < count; i++) {
+        if (strstr(lines[i], root) == NULL)
+            continue;
+        if (found != 0)
+            return -1;
+        found = (long)i + 1;
+        *outcome = strstr(lines[i], "\"outcome\":\"signed\"")    ? "signed"
+                   : strstr(lines[i], "\"outcome\":\"refused\"") ? "refused"
+                                                                    : "other";
+    }
+    return found;
+}
+
+static char **split_lines(char *text, size_t *count)
+{
+    size_t n = 0, cap = 1024;
+    char **lines = malloc(cap * sizeof *lines);
+    for (char *line = strtok(text, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+        if (n == cap)
+            lines = realloc(lines, (cap *= 2) * sizeof *lines);
+        lines[n++] = line;
+    }
+    *count = n;
+    return lines;
+}
+
+static void test_group_commits(void)
+{
+    for (int t = 0; t < BATCH_THREADS; t++) {
+        for (int i = 0; i < BATCH_EACH; i++) {
+            batch_request *r = &batch_requests[t][BATCH_TARGETS + i];
+            r->body = attestation(3000 + (uint64_t)(t * BATCH_EACH + i) * 2);
+            r->target = 0;
+        }
+        for (int k = 0; k < BATCH_TARGETS; k++) {     /* first: the held batch has them */
+            batch_request *r = &batch_requests[t][k];
+            char root[70];
+            snprintf(root, sizeof root, "0x%064x", 0xb00 + t);
+            char *vote = attestation(5001 + (uint64_t)k * 2);
+            json_t *j = json_loads(vote, 0, NULL);
+            json_object_set_new(json_object_get(j, "attestation"), "beacon_block_root",
+                                json_string(root));
+            r->body = json_dumps(j, JSON_COMPACT);
+            r->target = 5002 + (uint64_t)k * 2;
+            json_decref(j);
+            free(vote);
+        }
+        for (int i = 0; i < BATCH_REQUESTS; i++)
+            root_of(batch_requests[t][i].body, strlen(batch_requests[t][i].body),
+                    batch_requests[t][i].root);
+    }
+    tkms_signer_record_stats before, after;
+    tkms_signer_records_stats(signer, &before);
+    batch_hold hold = {0};
+    run_batch_threads(&hold);
+    tkms_signer_records_stats(signer, &after);
+    const size_t total = BATCH_THREADS * BATCH_REQUESTS;
+    requests += total;
+    CHECK(hold.queued == BATCH_THREADS, "%zu of %d requests queued behind the hold",
+          hold.queued, BATCH_THREADS);
+    CHECK(after.records - before.records == total, "%llu requests recorded, %zu sent",
+          (unsigned long long)(after.records - before.records), total);
+    CHECK(after.largest >= BATCH_THREADS, "one commit took all %d held requests (largest %llu)",
+          BATCH_THREADS, (unsigned long long)after.largest);
+    CHECK(after.commits - before.commits < total, "fewer commits (%llu) than requests (%zu)",
+          (unsigned long long)(after.commits - before.commits), total);
+    printf("group commits: %zu requests in %llu commits, largest %llu\n", total,
+           (unsigned long long)(after.commits - before.commits),
+           (unsigned long long)after.largest);
+
+    /* every distinct one signed, exactly one vote per target */
+    int distinct_ok = 0, per_target[BATCH_TARGETS] = {0}, refused = 0, bodies_ok = 0;
+    for (int t = 0; t < BATCH_THREADS; t++)
+        for (int i = 0; i < BATCH_REQUESTS; i++) {
+            const batch_request *r = &batch_requests[t][i];
+            bodies_ok += r->body_ok;
+            if (r->target == 0)
+                distinct_ok += r->status == 200;
+            else if (r->status == 200)
+                per_target[(r->target - 5002) / 2]++;
+            else
+                refused += r->status == 412 && strstr(r->reason, "double vote") != NULL;
+        }
+    CHECK(bodies_ok == (int)total, "%d of %zu answers have a body exactly for 200", bodies_ok,
+          total);
+    CHECK(distinct_ok == BATCH_THREADS * BATCH_EACH, "%d of %d distinct attestations signed",
+          distinct_ok, BATCH_THREADS * BATCH_EACH);
+    for (int k = 0; k < BATCH_TARGETS; k++)
+        CHECK(per_target[k] == 1, "target %d: %d conflicting votes signed", k, per_target[k]);
+    CHECK(refused == BATCH_TARGETS * (BATCH_THREADS - 1), "%d double votes refused", refused);
+
+    /* every 200 is in the slashing history; the audit log verifies and
+     * holds exactly one record per request, with its outcome, and for
+     * each target the signed vote before the refused ones */
+    char *history_json = exported();
+    size_t len;
+    uint64_t lines_count = 0;
+    tkms_err err;
+    CHECK(tkms_audit_verify_file(audit_path, &lines_count, NULL, &err) == TKMS_OK,
+          "audit log verifies after the batches: %s", err.message);
+    CHECK(lines_count == requests, "%llu audit records for %llu requests",
+          (unsigned long long)lines_count, (unsigned long long)requests);
+    char *text = test_read_file(audit_path, &len);
+    size_t count;
+    char **lines = split_lines(text, &count);
+    long signed_line[BATCH_TARGETS] = {0};
+    int missing = 0, wrong = 0, unexported = 0;
+    for (int t = 0; t < BATCH_THREADS; t++)
+        for (int i = 0; i < BATCH_REQUESTS; i++) {
+            const batch_request *r = &batch_requests[t][i];
+            char hex[TKMS_HEX_SIZE(32)];
+            tkms_hex_encode(hex, r->root, 32);
+            if (r->status == 200 && strstr(history_json, hex) == NULL)
+                unexported++;
+            const char *outcome = "";
+            long at = audit_line_of(lines, count, total, hex, &outcome);
+            if (at <= 0) {
+                missing++;
+                continue;
+            }
+            if (strcmp(outcome, r->status == 200 ? "signed" : "refused") != 0)
+                wrong++;
+            if (r->target != 0 && r->status == 200)
+                signed_line[(r->target - 5002) / 2] = at;
+        }
+    CHECK(unexported == 0, "%d signed attestations missing from the slashing history",
+          unexported);
+    CHECK(missing == 0, "%d requests without exactly one audit record", missing);
+    CHECK(wrong == 0, "%d audit records with another outcome than the answer", wrong);
+    for (int k = 0; k < BATCH_TARGETS; k++) {
+        bool refused_first = false;
+        for (int t = 0; t < BATCH_THREADS; t++) {
+            const batch_request *r = &batch_requests[t][k];
+            char hex[TKMS_HEX_SIZE(32)];
+            tkms_hex_encode(hex, r->root, 32);
+            const char *outcome = "";
+            long at = audit_line_of(lines, count, total, hex, &outcome);
+            refused_first |= r->status != 200 && at > 0 && at < signed_line[k];
+        }
+        CHECK(signed_line[k] > 0 && !refused_first,
+              "target %d: the audit log lists the signed vote (line %ld) before the refused "
+              "ones", k, signed_line[k]);
+    }
+    free(lines);
+    free(text);
+    free(history_json);
+    for (int t = 0; t < BATCH_THREADS; t++)
+        for (int i = 0; i < BATCH_REQUESTS; i++)
+            free(batch_requests[t][i].body);
+}
+
+/* A batch whose audit records cannot be written: every request in it is
+ * 503, none signed, none audited; once there is room the same requests
+ * sign (the attestations' slashing records, if made, allow re-signing). */
+static void test_group_commit_audit_failure(void)
+{
+    size_t len;
+    char *randao = captured("04_RANDAO_REVEAL_phase0.json", &len);
+    batch_per_thread = 1;          /* one request per thread, all in one batch */
+    for (int t = 0; t < BATCH_THREADS; t++)   /* half attestations, half RANDAO_REVEAL */
+        batch_requests[t][0].body = t % 2 ? attestation(7000 + (uint64_t)t * 2) : strdup(randao);
+    free(randao);
+    uint64_t lines_before = 0, lines_after = 0;
+    tkms_err err;
+    tkms_audit_verify_file(audit_path, &lines_before, NULL, &err);
+
+    batch_hold hold = {.audit_path = audit_path};
+    run_batch_threads(&hold);
+    batch_per_thread = BATCH_REQUESTS;
+    int failed = 0;
+    for (int t = 0; t < BATCH_THREADS; t++)
+        failed += batch_requests[t][0].status == 503 &&
+                  strstr(batch_requests[t][0].reason, "could not") != NULL;
+    CHECK(hold.queued == BATCH_THREADS, "%zu of %d requests queued behind the hold",
+          hold.queued, BATCH_THREADS);
+    CHECK(failed == BATCH_THREADS, "%d of %d requests of the unwritable batch are 503", failed,
+          BATCH_THREADS);
+    CHECK(tkms_audit_verify_file(audit_path, &lines_after, NULL, &err) == TKMS_OK &&
+              lines_after == lines_before,
+          "the failed batch left no audit record (%llu, then %llu): %s",
+          (unsigned long long)lines_before, (unsigned long long)lines_after, err.message);
+
+    for (int t = 0; t < BATCH_THREADS; t++) {
+        tkms_signer_result res;
+        requests++;
+        tkms_signer_sign(signer, "vc-batch", group_hex, batch_requests[t][0].body,
+                         strlen(batch_requests[t][0].body), &res, NULL);
+        CHECK(res.status == 200, "after the failed batch, request %d signs: %d %s", t,
+              res.status, res.reason);
+        tkms_signer_result_free(&res);
+        free(batch_requests[t][0].body);
+    }
+    check_audit("signed", "after the failed batch");
+}
+
 static void test_remove_key(void)
 {
     CHECK(tkms_signer_remove_key(signer, group_key) == 2, "removing the key drops 2 shares");
@@ -634,6 +938,8 @@ int main(void)
     test_key_states();
     test_authorizer();
     test_threads();
+    test_group_commits();
+    test_group_commit_audit_failure();
     test_remove_key();
 
     tkms_signer_free(signer);

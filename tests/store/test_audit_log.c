@@ -7,7 +7,10 @@
  * argument checks; durability (a fresh reader sees each record as soon as
  * append returns); and a disk that is full for a while (RLIMIT_FSIZE): the
  * failed append leaves nothing behind and the next one, once there is
- * room, continues the chain without a reopen.
+ * room, continues the chain without a reopen. Batches: several records in
+ * one write, all or nothing (a bad record, or a disk with room for part
+ * of the batch, leaves none of its lines), the chain continuing across
+ * batches and single appends.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -358,6 +361,109 @@ static void test_full_disk_recovers(void)
     tkms_audit_close(log);
 }
 
+/* Batches: one write, all or nothing, the chain continues across them. */
+static void test_batch(void)
+{
+    const char *p = path_of("batch.log");
+    make_log(p, 2);
+    tkms_audit *log;
+    tkms_err err;
+    uint64_t lines;
+    uint8_t h[TKMS_AUDIT_HASH_SIZE], h2[TKMS_AUDIT_HASH_SIZE];
+    if (tkms_audit_open(&log, p, &err) != TKMS_OK)
+        test_fatal("open: %s", err.message);
+
+    tkms_audit_record three[] = {{"sign", "{\"n\":3}"}, {"sign.refused", "{\"n\":4}"},
+                                 {"admin.ban", "{\"n\":5,\"peer\":\"gw\"}"}};
+    CHECK(tkms_audit_append_batch(log, three, 3, &err) == TKMS_OK, "batch of 3: %s",
+          err.message);
+    CHECK(tkms_audit_last_seq(log) == 5, "seq 5 after the batch");
+    CHECK(tkms_audit_verify_file(p, &lines, h, &err) == TKMS_OK && lines == 5,
+          "a fresh reader sees all 3 at once: %s", err.message);
+    tkms_audit_last_hash(log, h2);
+    CHECK(memcmp(h, h2, sizeof h) == 0, "handle and verify agree on the hash");
+    size_t len;
+    char *buf = slurp(p, &len);
+    CHECK(strstr(buf, "{\"seq\":4,") != NULL && strstr(buf, "\"event\":\"sign.refused\","
+                                                          "\"data\":{\"n\":4}") != NULL,
+          "record 2 of the batch is line 4");
+    free(buf);
+
+    /* nothing to write */
+    CHECK(tkms_audit_append_batch(log, NULL, 0, &err) == TKMS_OK, "empty batch");
+    CHECK(tkms_audit_append_batch(log, NULL, 2, &err) == TKMS_ERR_INVALID_ARGUMENT,
+          "NULL records");
+    CHECK(tkms_audit_append_batch(NULL, three, 3, &err) == TKMS_ERR_INVALID_ARGUMENT,
+          "NULL log");
+
+    /* one bad record: none written, named, the handle stays usable */
+    tkms_audit_record bad[] = {{"sign", "{\"n\":6}"}, {"Sign", "{\"n\":7}"},
+                               {"sign", "{\"n\":8}"}};
+    CHECK(tkms_audit_append_batch(log, bad, 3, &err) == TKMS_ERR_INVALID_ARGUMENT &&
+              strstr(err.message, "record 2 of 3: event") != NULL,
+          "bad event in a batch: %s", err.message);
+    bad[1] = (tkms_audit_record){"sign", "[7]"};
+    CHECK(tkms_audit_append_batch(log, bad, 3, &err) == TKMS_ERR_INVALID_ARGUMENT &&
+              strstr(err.message, "record 2 of 3: data is not an object") != NULL,
+          "bad data in a batch: %s", err.message);
+    bad[1] = (tkms_audit_record){"sign", NULL};
+    CHECK(tkms_audit_append_batch(log, bad, 3, &err) == TKMS_ERR_INVALID_ARGUMENT,
+          "NULL data in a batch");
+    size_t big = TKMS_AUDIT_MAX_LINE_SIZE;
+    char *data = malloc(big + 16);
+    memcpy(data, "{\"x\":\"", 6);
+    memset(data + 6, 'a', big);
+    memcpy(data + 6 + big, "\"}", 3);
+    bad[1] = (tkms_audit_record){"sign", data};
+    CHECK(tkms_audit_append_batch(log, bad, 3, &err) == TKMS_ERR_INVALID_ARGUMENT &&
+              strstr(err.message, "record 2 of 3: record is") != NULL,
+          "overlong record in a batch: %s", err.message);
+    free(data);
+    CHECK(tkms_audit_verify_file(p, &lines, NULL, &err) == TKMS_OK && lines == 5,
+          "refused batches wrote nothing (%llu lines)", (unsigned long long)lines);
+
+    /* a disk with room for part of the batch: all or nothing */
+    struct stat sb;
+    stat(p, &sb);
+    char *before = slurp(p, &len);
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit old, tight;
+    getrlimit(RLIMIT_FSIZE, &old);
+    tight = old;
+    tight.rlim_cur = (rlim_t)sb.st_size + 200;   /* room for one line and a bit */
+    setrlimit(RLIMIT_FSIZE, &tight);
+    tkms_audit_record many[40];
+    char texts[40][32];
+    for (int i = 0; i < 40; i++) {
+        snprintf(texts[i], sizeof texts[i], "{\"n\":%d}", 100 + i);
+        many[i] = (tkms_audit_record){"sign", texts[i]};
+    }
+    CHECK(tkms_audit_append_batch(log, many, 40, &err) == TKMS_ERR_IO,
+          "a batch on a full disk fails: %s", err.message);
+    CHECK(tkms_audit_append_batch(log, many, 1, &err) == TKMS_OK,
+          "one line still fits: %s", err.message);
+    CHECK(tkms_audit_append_batch(log, many + 1, 3, &err) == TKMS_ERR_IO,
+          "three more do not: %s", err.message);
+    setrlimit(RLIMIT_FSIZE, &old);
+    char *after = slurp(p, &len);
+    CHECK(strncmp(before, after, strlen(before)) == 0 &&
+              tkms_audit_verify_file(p, &lines, NULL, &err) == TKMS_OK && lines == 6,
+          "the failed batches left none of their lines (%llu lines): %s",
+          (unsigned long long)lines, err.message);
+    free(before);
+    free(after);
+    CHECK(tkms_audit_append_batch(log, many + 1, 39, &err) == TKMS_OK,
+          "with room again the batch goes on without a reopen: %s", err.message);
+    CHECK(tkms_audit_verify_file(p, &lines, NULL, &err) == TKMS_OK && lines == 45,
+          "the chain continues (%llu lines): %s", (unsigned long long)lines, err.message);
+    CHECK(tkms_audit_append(log, "sign", "{}", &err) == TKMS_OK && tkms_audit_last_seq(log) == 46,
+          "a single append after the batches");
+    tkms_audit_close(log);
+    CHECK(tkms_audit_open(&log, p, &err) == TKMS_OK && tkms_audit_last_seq(log) == 46,
+          "reopen after batches: %s", err.message);
+    tkms_audit_close(log);
+}
+
 int main(void)
 {
     if (mkdtemp(dir) == NULL)
@@ -366,7 +472,9 @@ int main(void)
     test_tamper();
     test_second_writer_and_args();
     test_full_disk_recovers();
-    const char *names[] = {"chain.log", "good.log", "bad.log", "locked.log", "full.log"};
+    test_batch();
+    const char *names[] = {"chain.log", "good.log",  "bad.log",
+                           "locked.log", "full.log", "batch.log"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         unlink(path_of(names[i]));
     rmdir(dir);

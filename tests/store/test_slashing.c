@@ -6,6 +6,10 @@
  * the schema version, kill -9 in the middle of signing, and an unwritable
  * database (full disk, read-only
  * file system, file size limit) refusing instead of signing unrecorded.
+ * Batches (group commit): checks in one batch see each other (conflicting
+ * votes: the second refused), a refused check records nothing, nothing is
+ * visible before the commit, rollback and close drop the batch, and a
+ * batch whose COMMIT fails (file size limit) records none of its checks.
  *
  * Full disk and read-only: a small tmpfs is mounted in a temporary
  * directory when the test may mount (root); RLIMIT_FSIZE (the write that
@@ -488,6 +492,156 @@ static void test_file_size_limit(void)
         check_after_recovery(path, failed - 1, failed, "file size limit");
 }
 
+/* ---- batches (group commit) ---------------------------------------------------- */
+
+/* The number of blocks and attestations exported for `key` (0 and 0 when
+ * the key is not in the database at all; *known says which). */
+static void counts(tkms_slashing_db *db, const uint8_t *key, size_t *blocks, size_t *atts,
+                   bool *known)
+{
+    char *json = export_all(db);
+    json_t *doc = json_loads(json, 0, NULL);
+    free(json);
+    char hex[TKMS_HEX_SIZE(TKMS_PUBLIC_KEY_SIZE)];
+    tkms_hex_encode(hex, key, TKMS_PUBLIC_KEY_SIZE);
+    *blocks = *atts = 0;
+    *known = false;
+    json_t *data = json_object_get(doc, "data");
+    for (size_t i = 0; i < json_array_size(data); i++) {
+        json_t *entry = json_array_get(data, i);
+        if (strcmp(json_string_value(json_object_get(entry, "pubkey")), hex) != 0)
+            continue;
+        *known = true;
+        *blocks = json_array_size(json_object_get(entry, "signed_blocks"));
+        *atts = json_array_size(json_object_get(entry, "signed_attestations"));
+    }
+    json_decref(doc);
+}
+
+static void test_batch_rules(void)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s", new_path(NULL));
+    tkms_slashing_db *db = open_db(path, gvr_a), *other = open_db(path, gvr_a);
+    tkms_err err;
+    uint8_t r1[32], r2[32];
+    char *json = NULL;
+    CHECK(tkms_slashing_commit(db, &err) == TKMS_ERR_INVALID_ARGUMENT, "commit without a batch");
+    tkms_slashing_rollback(db);                         /* no batch: nothing happens */
+    tkms_slashing_rollback(NULL);
+    CHECK(tkms_slashing_begin(NULL, &err) == TKMS_ERR_INVALID_ARGUMENT, "begin on NULL");
+    CHECK(tkms_slashing_begin(db, &err) == TKMS_OK, "begin: %s", err.message);
+    CHECK(tkms_slashing_begin(db, &err) == TKMS_ERR_INVALID_ARGUMENT, "a second begin");
+
+    /* each check sees the ones before it in the batch */
+    CHECK(att(db, key1, 10, 20, root(r1, 1), &err) == TKMS_OK, "first vote: %s", err.message);
+    CHECK(att(db, key1, 10, 20, root(r2, 2), &err) == TKMS_ERR_REFUSED &&
+              strstr(err.message, "double vote for target epoch 20") != NULL,
+          "conflicting vote in the same batch: %s", err.message);
+    CHECK(att(db, key1, 9, 21, NULL, &err) == TKMS_ERR_REFUSED &&
+              strstr(err.message, "surrounds the attestation 10->20") != NULL,
+          "surrounding vote in the same batch: %s", err.message);
+    CHECK(att(db, key1, 10, 20, root(r1, 1), &err) == TKMS_OK,
+          "the same vote again in the batch: %s", err.message);
+    CHECK(block(db, key1, 5, root(r1, 1), &err) == TKMS_OK, "block: %s", err.message);
+    CHECK(block(db, key1, 5, root(r2, 2), &err) == TKMS_ERR_REFUSED,
+          "double proposal in the same batch");
+    /* a refused check records nothing, not even a key seen for the first time */
+    CHECK(att(db, key2, 5, 4, NULL, &err) == TKMS_ERR_REFUSED, "source after target");
+    CHECK(att(db, key1, 0, UINT64_MAX, NULL, &err) == TKMS_ERR_INVALID_ARGUMENT,
+          "a bad argument in a batch");
+    /* no import, export or deletion inside a batch */
+    CHECK(tkms_slashing_export(db, &json, NULL, 0, &err) == TKMS_ERR_INVALID_ARGUMENT &&
+              strstr(err.message, "batch") != NULL, "export in a batch: %s", err.message);
+    CHECK(tkms_slashing_delete_key(db, key1, &json, &err) == TKMS_ERR_INVALID_ARGUMENT,
+          "delete in a batch");
+    CHECK(import(db, "{\"metadata\":{\"interchange_format_version\":\"5\","
+                     "\"genesis_validators_root\":\"0xaa01020300000000000000000000000000000"
+                     "000000000000000000000000000\"},\"data\":[]}", &err) ==
+              TKMS_ERR_INVALID_ARGUMENT, "import in a batch: %s", err.message);
+
+    /* nothing is visible to another handle before the commit */
+    size_t blocks, atts;
+    bool known;
+    counts(other, key1, &blocks, &atts, &known);
+    CHECK(!known, "another handle sees the batch before its commit");
+    CHECK(tkms_slashing_commit(db, &err) == TKMS_OK, "commit: %s", err.message);
+    counts(other, key1, &blocks, &atts, &known);
+    CHECK(known && blocks == 1 && atts == 1, "after the commit: %zu blocks, %zu attestations",
+          blocks, atts);
+    counts(other, key2, &blocks, &atts, &known);
+    CHECK(!known, "the refused check added its key");
+    CHECK(att(other, key1, 10, 20, root(r2, 2), &err) == TKMS_ERR_REFUSED,
+          "the committed vote binds other handles");
+
+    /* rolled back: none of it was recorded */
+    CHECK(tkms_slashing_begin(db, &err) == TKMS_OK, "begin: %s", err.message);
+    CHECK(att(db, key1, 30, 31, root(r1, 1), &err) == TKMS_OK, "vote: %s", err.message);
+    CHECK(block(db, key2, 9, NULL, &err) == TKMS_OK, "block of a new key: %s", err.message);
+    tkms_slashing_rollback(db);
+    CHECK(att(db, key1, 30, 31, root(r2, 2), &err) == TKMS_OK,
+          "a rolled-back vote was recorded: %s", err.message);
+    counts(db, key2, &blocks, &atts, &known);
+    CHECK(!known, "a rolled-back key was recorded");
+    CHECK(tkms_slashing_export(db, &json, NULL, 0, &err) == TKMS_OK, "export after: %s",
+          err.message);
+    free(json);
+
+    /* closing with a batch open rolls it back */
+    CHECK(tkms_slashing_begin(db, &err) == TKMS_OK, "begin: %s", err.message);
+    CHECK(block(db, key1, 77, NULL, &err) == TKMS_OK, "block: %s", err.message);
+    tkms_slashing_close(db);
+    CHECK(block(other, key1, 77, NULL, &err) == TKMS_OK, "an unclosed batch was committed");
+    tkms_slashing_close(other);
+}
+
+/* A batch whose COMMIT cannot write the WAL (RLIMIT_FSIZE): commit is
+ * TKMS_ERR_IO and none of the batch's records exist; the handle then
+ * works again. */
+static void test_batch_commit_fails(void)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s", new_path(NULL));
+    tkms_slashing_db *db = open_db(path, gvr_a);
+    tkms_err err;
+    CHECK(block(db, key1, 1, NULL, &err) == TKMS_OK, "first record: %s", err.message);
+    char wal[600];
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    struct stat sb;
+    if (stat(wal, &sb) != 0)
+        test_fatal("no WAL file next to %s", path);
+    struct rlimit old, lim;
+    getrlimit(RLIMIT_FSIZE, &old);
+    lim = old;
+    lim.rlim_cur = (rlim_t)sb.st_size;   /* the WAL may not grow */
+    signal(SIGXFSZ, SIG_IGN);
+    setrlimit(RLIMIT_FSIZE, &lim);
+    tkms_status st = tkms_slashing_begin(db, &err);
+    CHECK(st == TKMS_OK, "begin: %s", err.message);
+    int allowed = 0, failed = 0;
+    for (uint64_t slot = 2; slot < 402 && st == TKMS_OK; slot++) {
+        tkms_status c = block(db, key1, slot, NULL, &err);
+        allowed += c == TKMS_OK;
+        failed += c == TKMS_ERR_IO;    /* a spilled page may fail before the commit */
+    }
+    CHECK(allowed > 0 && allowed + failed == 400, "checks in the batch: %d allowed, %d failed",
+          allowed, failed);
+    CHECK(tkms_slashing_commit(db, &err) == TKMS_ERR_IO && strstr(err.message, "could not"),
+          "commit on a full disk: %s", err.message);
+    printf("batch commit on a full disk: %s\n", err.message);
+    CHECK(block(db, key1, 2, NULL, &err) == TKMS_ERR_IO, "still full: %s", err.message);
+    setrlimit(RLIMIT_FSIZE, &old);
+    size_t blocks, atts;
+    bool known;
+    counts(db, key1, &blocks, &atts, &known);
+    CHECK(blocks == 1, "the failed batch left %zu blocks (1 expected)", blocks);
+    CHECK(tkms_slashing_begin(db, &err) == TKMS_OK, "begin after: %s", err.message);
+    CHECK(block(db, key1, 2, NULL, &err) == TKMS_OK, "check after: %s", err.message);
+    CHECK(tkms_slashing_commit(db, &err) == TKMS_OK, "commit after: %s", err.message);
+    tkms_slashing_close(db);
+    check_after_recovery(path, 2, 3, "batch on a full disk");
+}
+
 /* Full disk and read-only file system on a small tmpfs (needs mount). */
 static void test_tmpfs(void)
 {
@@ -562,6 +716,8 @@ int main(void)
     test_durable_across_handles();
     test_kill9();
     test_file_size_limit();
+    test_batch_rules();
+    test_batch_commit_fails();
     test_tmpfs();
     remove_dir();
     return test_report();
