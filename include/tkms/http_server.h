@@ -1,12 +1,20 @@
 /*
- * tkms/http_server.h — an HTTPS server with mutual TLS on a libevent
- * event_base, for the threshold servers and the gateway. It knows nothing
- * about keys: it authenticates the client's certificate, reads one bounded
- * request at a time per connection, hands it to one handler, and sends back
- * whatever the handler answers — from the loop thread or from any other
- * thread (e.g. a tkms_workpool job).
+ * tkms/http_server.h — an HTTPS server on a libevent event_base, for the
+ * threshold servers and the gateway. It knows nothing about keys: it
+ * authenticates the client (by its certificate, in the default mode),
+ * reads one bounded request at a time per connection, hands it to one
+ * handler, and sends back whatever the handler answers — from the loop
+ * thread or from any other thread (e.g. a tkms_workpool job).
  *
- * TLS: TLS 1.3 only. Every client must present a certificate that chains
+ * Listener modes (tkms_http_server_options.tls; see tkms_http_tls_mode):
+ * MUTUAL (the default) authenticates every client by its certificate, as
+ * below; SERVER_ONLY is TLS 1.3 without client certificates (the handler
+ * authenticates, e.g. by a bearer token); PLAIN is HTTP without TLS, and
+ * only on a loopback address, for validator clients that can do neither.
+ * Everything else below (HTTP framing, limits, timeouts, threads) is the
+ * same in every mode.
+ *
+ * TLS (MUTUAL): TLS 1.3 only. Every client must present a certificate that chains
  * to the CA of `ca_file` (and only to it: the system trust store is not
  * used), is valid for TLS client authentication (extendedKeyUsage
  * clientAuth when the certificate has one) and has exactly one subject
@@ -27,7 +35,8 @@
  * 400 for a malformed request and 505 for an HTTP version other than 1.x,
  * are sent by the server itself with a JSON body {"error":"…"} and
  * "Connection: close"; the handler is not called. Closing is lingering:
- * after its last answer the server sends close_notify, then drops what the
+ * after its last answer the server sends close_notify (with TLS) and a
+ * FIN, then drops what the
  * client still sends (so it reads the answer, not a reset) until the
  * client closes, the timeout, or 16 MiB. A connection that stays
  * idle, or stalls while sending a request or receiving an answer, for
@@ -81,16 +90,76 @@ struct event_base;
  * reasons are cut). */
 #define TKMS_HTTP_REASON_MAX 1024u
 
+/*
+ * How a listener authenticates its clients. Zero (MUTUAL) is the default,
+ * so options that do not set `tls` keep the mutual-TLS behaviour.
+ *
+ * TKMS_HTTP_TLS_MUTUAL       TLS 1.3; a client certificate of ca_file's CA
+ *                            is required and its CN is the client's name
+ *                            (see the top of this file). For the threshold
+ *                            servers and for validator clients that can
+ *                            hold a certificate. Needs cert_file, key_file
+ *                            and ca_file.
+ *
+ * TKMS_HTTP_TLS_SERVER_ONLY  TLS 1.3 with the server's certificate only: no
+ *                            client certificate is requested (a client
+ *                            that has one is not asked for it), so the
+ *                            connection is confidential and the client
+ *                            knows it talks to this server, but the server
+ *                            knows nothing about the client.
+ *                            tkms_http_request_client is "". The handler
+ *                            must authenticate every request itself, e.g.
+ *                            by an "Authorization: Bearer …" header
+ *                            compared in constant time; TLS keeps that
+ *                            token secret on the wire. Needs cert_file and
+ *                            key_file; ca_file is not used (may be NULL).
+ *
+ * TKMS_HTTP_TLS_PLAIN        HTTP without TLS, for a validator client that
+ *                            can do neither (Lodestar 1.5.1 speaks only
+ *                            http:// to its remote signer). Allowed only on
+ *                            a loopback address — 127.0.0.0/8 or ::1 —
+ *                            because there nothing is encrypted or
+ *                            authenticated: on loopback the bytes never
+ *                            leave the host, so nobody on the network can
+ *                            read or change them or connect at all, and
+ *                            the peer is always a process of this host
+ *                            (the validator client running beside the
+ *                            gateway). Any other address, including the
+ *                            wildcards "0.0.0.0" and "::" and
+ *                            IPv4-mapped forms such as "::ffff:127.0.0.1",
+ *                            is refused. What remains is every local
+ *                            process (and every local user) being able to
+ *                            connect, and web pages in a local browser
+ *                            being able to send it requests: so the
+ *                            handler should still authorize (a token, the
+ *                            keys this listener may use) and should
+ *                            refuse requests that carry an Origin header
+ *                            or a Host other than the listen address. The
+ *                            threshold servers' own slashing protection
+ *                            still bounds what any signature can do.
+ *                            tkms_http_request_client is "". cert_file,
+ *                            key_file and ca_file are not used (may be
+ *                            NULL).
+ */
+typedef enum {
+    TKMS_HTTP_TLS_MUTUAL = 0,
+    TKMS_HTTP_TLS_SERVER_ONLY = 1,
+    TKMS_HTTP_TLS_PLAIN = 2,
+} tkms_http_tls_mode;
+
 typedef struct {
     const char *address;      /* numeric IP to listen on: "127.0.0.1", "0.0.0.0", "::1", "::" */
     uint16_t port;            /* 0 = ephemeral; see tkms_http_server_port */
-    const char *cert_file;    /* server certificate, PEM; may hold the chain after it */
-    const char *key_file;     /* its private key, PEM */
-    const char *ca_file;      /* CA (PEM) that client certificates must chain to */
+    const char *cert_file;    /* server certificate, PEM; may hold the chain after it
+                               * (not used by PLAIN) */
+    const char *key_file;     /* its private key, PEM (not used by PLAIN) */
+    const char *ca_file;      /* CA (PEM) that client certificates must chain to
+                               * (MUTUAL only) */
     size_t max_body_size;     /* 0 = TKMS_HTTP_DEFAULT_MAX_BODY; larger bodies: 413 */
     size_t max_header_size;   /* request line + headers; 0 = TKMS_HTTP_DEFAULT_MAX_HEADER */
     unsigned timeout_seconds; /* idle / stalled read or write; 0 = 30 */
     unsigned max_connections; /* open connections; 0 = TKMS_HTTP_DEFAULT_MAX_CONNECTIONS */
+    tkms_http_tls_mode tls;   /* 0 = TKMS_HTTP_TLS_MUTUAL; see tkms_http_tls_mode */
 } tkms_http_server_options;
 
 typedef struct tkms_http_server tkms_http_server;
@@ -112,10 +181,14 @@ typedef void (*tkms_http_handler)(tkms_http_request *req, void *arg);
  * closed connection then fail with EPIPE instead of killing it).
  *
  * Checks: every pointer argument except `arg` and `err` is non-NULL, and
- * address, cert_file, key_file and ca_file are set; the sizes, timeout and
+ * address is set, and so are the files the mode needs (MUTUAL: cert_file,
+ * key_file, ca_file; SERVER_ONLY: cert_file, key_file; PLAIN: none); `tls`
+ * is one of the tkms_http_tls_mode values; the sizes, timeout and
  * connection limit are within the limits above (TKMS_ERR_INVALID_ARGUMENT);
- * the address is a numeric IPv4 or IPv6 address (TKMS_ERR_INVALID_ARGUMENT).
- * The three files must be readable (TKMS_ERR_IO, naming the file and the
+ * the address is a numeric IPv4 or IPv6 address (TKMS_ERR_INVALID_ARGUMENT),
+ * and for PLAIN a loopback one, 127.0.0.0/8 or ::1 (TKMS_ERR_INVALID_ARGUMENT,
+ * saying that plain HTTP is only for loopback). Files the mode does not use
+ * are ignored. The files it uses must be readable (TKMS_ERR_IO, naming the file and the
  * system's reason), hold PEM that OpenSSL accepts (TKMS_ERR_BAD_FORMAT,
  * naming the file and OpenSSL's reason), and the key must match the
  * certificate (TKMS_ERR_BAD_FORMAT). An address that cannot be bound
@@ -180,8 +253,10 @@ const char *tkms_http_request_query(const tkms_http_request *req);
  * without surrounding spaces; NULL when absent or name is NULL. */
 const char *tkms_http_request_header(const tkms_http_request *req, const char *name);
 
-/* The client's name: the subject CN of its verified certificate. Never
- * NULL, never empty. */
+/* The client's name. MUTUAL: the subject CN of its verified certificate,
+ * never empty. SERVER_ONLY and PLAIN: "" (no certificate was asked for;
+ * "" can never be a certificate's name, so a rule keyed by client name
+ * never matches it). Never NULL. */
 const char *tkms_http_request_client(const tkms_http_request *req);
 
 /* The request body, NUL-terminated (the body itself may contain NULs), and

@@ -1,11 +1,14 @@
 /*
- * http_server.c — the mutual-TLS HTTPS server of tkms/http_server.h.
+ * http_server.c — the HTTPS (and loopback-only HTTP) server of
+ * tkms/http_server.h.
  *
  * Layers, bottom up:
  *   - a listening socket we bind ourselves (for exact errors), accepted by
  *     an evconnlistener on the caller's event_base;
- *   - one bufferevent_openssl per connection (TLS 1.3, client certificate
- *     required and checked, its CN kept as the client's name);
+ *   - one bufferevent_openssl per connection (TLS 1.3; in MUTUAL mode the
+ *     client certificate is required and checked, its CN kept as the
+ *     client's name; SERVER_ONLY asks for none), or in PLAIN mode a plain
+ *     socket bufferevent (the address was checked to be loopback);
  *   - the request reader of http_request.h (which parses every byte the
  *     client sends before the body) fed from that bufferevent: one request
  *     at a time, every size bounded, refusals answered with JSON;
@@ -34,6 +37,7 @@
 #include "http_request.h"
 #include "openssl_reason.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -103,7 +107,7 @@ struct tkms_http_request {
 struct conn {
     tkms_http_server *server;
     struct bufferevent *bev;
-    SSL *ssl;
+    SSL *ssl;                /* NULL in PLAIN mode */
     enum conn_state state;
     tkms_http_request *req;  /* being read (READ_BODY) or handled        */
     size_t body_expected;    /* READ_BODY: Content-Length                */
@@ -117,7 +121,8 @@ struct conn {
 struct tkms_http_server {
     /* loop thread only */
     struct event_base *base;
-    SSL_CTX *ctx;
+    tkms_http_tls_mode mode;
+    SSL_CTX *ctx;             /* NULL in PLAIN mode */
     struct evconnlistener *listener;
     struct event *wake_event;
     struct event *retry_event;
@@ -390,7 +395,7 @@ static void conn_close(conn *c, bool graceful)
         s->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    if (graceful && c->state != ST_HANDSHAKE &&
+    if (graceful && c->ssl != NULL && c->state != ST_HANDSHAKE &&
         evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
         SSL_shutdown(c->ssl); /* best effort: send close_notify */
         ERR_clear_error();
@@ -612,8 +617,10 @@ static void on_write(struct bufferevent *bev, void *arg)
         /* The last answer is out: say so (close_notify, FIN), then wait
          * for the client to close, dropping what it still sends. */
         c->state = ST_LINGER;
-        SSL_shutdown(c->ssl);
-        ERR_clear_error();
+        if (c->ssl != NULL) {
+            SSL_shutdown(c->ssl);
+            ERR_clear_error();
+        }
         shutdown(bufferevent_getfd(bev), SHUT_WR);
         set_timeouts(c, true);
         conn_advance(c);
@@ -628,12 +635,17 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
     (void)bev;
     conn *c = arg;
     if (what & BEV_EVENT_CONNECTED) {
-        X509 *peer = SSL_get0_peer_certificate(c->ssl);
-        if (c->state != ST_HANDSHAKE || SSL_get_verify_result(c->ssl) != X509_V_OK ||
-            !client_name(peer, c->client)) {
+        if (c->state != ST_HANDSHAKE) {
             conn_close(c, false);
             return;
         }
+        if (c->server->mode == TKMS_HTTP_TLS_MUTUAL) {
+            X509 *peer = SSL_get0_peer_certificate(c->ssl);
+            if (SSL_get_verify_result(c->ssl) != X509_V_OK || !client_name(peer, c->client)) {
+                conn_close(c, false);
+                return;
+            }
+        } /* SERVER_ONLY: no certificate asked for; the name stays "" */
         c->state = ST_READ_HEAD;
         set_timeouts(c, true);
         conn_advance(c);
@@ -656,16 +668,21 @@ static void on_accept(struct evconnlistener *listener, evutil_socket_t fd, struc
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     conn *c = calloc(1, sizeof *c);
-    SSL *ssl = c ? SSL_new(s->ctx) : NULL;
-    if (ssl == NULL) {
-        free(c);
+    if (c == NULL) {
         evutil_closesocket(fd);
-        ERR_clear_error();
         return;
     }
-    struct bufferevent *bev = bufferevent_openssl_socket_new(
-        s->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
-    if (bev == NULL) { /* the SSL is freed by libevent, the socket is not */
+    struct bufferevent *bev = NULL;
+    SSL *ssl = NULL;
+    if (s->mode == TKMS_HTTP_TLS_PLAIN) {
+        bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    } else {
+        ssl = SSL_new(s->ctx);
+        if (ssl != NULL) /* on failure the SSL is freed by libevent, the socket is not */
+            bev = bufferevent_openssl_socket_new(s->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                                 BEV_OPT_CLOSE_ON_FREE);
+    }
+    if (bev == NULL) {
         free(c);
         evutil_closesocket(fd);
         ERR_clear_error();
@@ -674,9 +691,11 @@ static void on_accept(struct evconnlistener *listener, evutil_socket_t fd, struc
     c->server = s;
     c->bev = bev;
     c->ssl = ssl;
-    c->state = ST_HANDSHAKE;
+    /* a plain connection has no handshake: it reads a request at once */
+    c->state = ssl != NULL ? ST_HANDSHAKE : ST_READ_HEAD;
     tkms_http_reader_init(&c->reader, s->max_header, s->max_body);
-    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    if (ssl != NULL)
+        bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
     bufferevent_setcb(bev, on_read, on_write, on_event, c);
     /* A request never needs more than this buffered; beyond it the
      * connection stops reading until the request is dealt with. */
@@ -886,12 +905,14 @@ static tkms_status check_readable(const char *what, const char *path, tkms_err *
     return TKMS_OK;
 }
 
+/* The TLS context of a MUTUAL or SERVER_ONLY listener. */
 static tkms_status make_tls(SSL_CTX **out, const tkms_http_server_options *opt, tkms_err *err)
 {
     tkms_status st;
+    bool mutual = opt->tls == TKMS_HTTP_TLS_MUTUAL;
     if ((st = check_readable("certificate file", opt->cert_file, err)) != TKMS_OK ||
         (st = check_readable("key file", opt->key_file, err)) != TKMS_OK ||
-        (st = check_readable("CA file", opt->ca_file, err)) != TKMS_OK)
+        (mutual && (st = check_readable("CA file", opt->ca_file, err)) != TKMS_OK))
         return st;
     ERR_clear_error();
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
@@ -922,6 +943,17 @@ static tkms_status make_tls(SSL_CTX **out, const tkms_http_server_options *opt, 
                        opt->key_file, opt->cert_file);
         goto out;
     }
+    if (!mutual) {
+        /* SERVER_ONLY: no CertificateRequest is sent, so clients never
+         * show (or are asked for) a certificate; the handler
+         * authenticates. Resumption stays off as in MUTUAL: one code
+         * path, and keep-alive makes full handshakes rare. */
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+        SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+        SSL_CTX_set_num_tickets(ctx, 0);
+        SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+        goto out;
+    }
     if (SSL_CTX_load_verify_locations(ctx, opt->ca_file, NULL) != 1) {
         st = ssl_fail(err, TKMS_ERR_BAD_FORMAT, "CA file", opt->ca_file);
         goto out;
@@ -947,6 +979,28 @@ out:
     }
     *out = ctx;
     return TKMS_OK;
+}
+
+/* PLAIN listeners: `address` must be a numeric loopback address,
+ * 127.0.0.0/8 or ::1 (not a wildcard, not an IPv4-mapped form). */
+static tkms_status check_loopback(const char *address, tkms_err *err)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (inet_pton(AF_INET, address, &a4) == 1) {
+        if ((ntohl(a4.s_addr) >> 24) == 127)
+            return TKMS_OK;
+    } else if (inet_pton(AF_INET6, address, &a6) == 1) {
+        if (IN6_IS_ADDR_LOOPBACK(&a6))
+            return TKMS_OK;
+    } else {
+        return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT,
+                         "http server: address %s is not a numeric IP address", address);
+    }
+    return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT,
+                     "http server: plain HTTP (no TLS) is only allowed on a loopback address "
+                     "(127.0.0.0/8 or ::1), not on %s",
+                     address);
 }
 
 /* Binds and listens on address:port; the socket in *fd, the port in *port. */
@@ -1004,9 +1058,18 @@ tkms_status tkms_http_server_new(tkms_http_server **out, struct event_base *base
     tkms_err_clear(err);
     if (out != NULL)
         *out = NULL;
-    if (out == NULL || base == NULL || opt == NULL || handler == NULL || opt->address == NULL ||
-        opt->cert_file == NULL || opt->key_file == NULL || opt->ca_file == NULL)
+    if (out == NULL || base == NULL || opt == NULL || handler == NULL || opt->address == NULL)
         return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT, "http server: missing argument");
+    if (opt->tls != TKMS_HTTP_TLS_MUTUAL && opt->tls != TKMS_HTTP_TLS_SERVER_ONLY &&
+        opt->tls != TKMS_HTTP_TLS_PLAIN)
+        return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT, "http server: unknown TLS mode %d",
+                         (int)opt->tls);
+    if (opt->tls != TKMS_HTTP_TLS_PLAIN && (opt->cert_file == NULL || opt->key_file == NULL))
+        return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT,
+                         "http server: TLS needs cert_file and key_file");
+    if (opt->tls == TKMS_HTTP_TLS_MUTUAL && opt->ca_file == NULL)
+        return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT,
+                         "http server: mutual TLS needs ca_file");
     size_t max_body = opt->max_body_size ? opt->max_body_size : TKMS_HTTP_DEFAULT_MAX_BODY;
     size_t max_header = opt->max_header_size ? opt->max_header_size : TKMS_HTTP_DEFAULT_MAX_HEADER;
     unsigned timeout = opt->timeout_seconds ? opt->timeout_seconds
@@ -1035,9 +1098,11 @@ tkms_status tkms_http_server_new(tkms_http_server **out, struct event_base *base
         sigaction(SIGPIPE, &sa, NULL);
     }
 
+    tkms_status st;
+    if (opt->tls == TKMS_HTTP_TLS_PLAIN && (st = check_loopback(opt->address, err)) != TKMS_OK)
+        return st;
     SSL_CTX *ctx = NULL;
-    tkms_status st = make_tls(&ctx, opt, err);
-    if (st != TKMS_OK)
+    if (opt->tls != TKMS_HTTP_TLS_PLAIN && (st = make_tls(&ctx, opt, err)) != TKMS_OK)
         return st;
     int fd = -1;
     uint16_t port = 0;
@@ -1053,6 +1118,7 @@ tkms_status tkms_http_server_new(tkms_http_server **out, struct event_base *base
         return tkms_fail(err, TKMS_ERR_NO_MEMORY, "http server: out of memory");
     }
     s->base = base;
+    s->mode = opt->tls;
     s->ctx = ctx;
     s->handler = handler;
     s->arg = arg;

@@ -13,7 +13,13 @@
  * without clientAuth, never reach the handler; clients that leave before a
  * slow answer (and a server freed before one) crash nothing; malformed
  * requests get the right refusals; the connection limit holds; set-up
- * errors name the file or the address. Timing only appears as generous
+ * errors name the file or the address. The other listener modes: a
+ * SERVER_ONLY server asks no client for a certificate, serves clients
+ * with or without one (client name "") and passes a bearer token to the
+ * handler, while clients still check its certificate; a PLAIN server
+ * speaks HTTP on 127.0.0.1 with keep-alive and refusals, TLS and plain
+ * clients each fail against the other kind, and PLAIN is refused on any
+ * address that is not loopback. Timing only appears as generous
  * timeouts and as a client timeout that must expire.
  */
 #include <arpa/inet.h>
@@ -67,14 +73,15 @@ static void echo(tkms_http_request *req)
     const char *body = tkms_http_request_body(req, &len);
     const char *query = tkms_http_request_query(req);
     const char *xtest = tkms_http_request_header(req, "x-TEST");
+    const char *auth = tkms_http_request_header(req, "authorization");
     json_t *jbody = json_stringn(body, len);
-    json_t *o = json_pack("{s:s, s:s, s:o, s:s, s:o, s:o, s:I}", "method",
+    json_t *o = json_pack("{s:s, s:s, s:o, s:s, s:o, s:o, s:I, s:o}", "method",
                           tkms_http_request_method(req), "path", tkms_http_request_path(req),
                           "query", query ? json_string(query) : json_null(), "client",
                           tkms_http_request_client(req), "body",
                           jbody ? jbody : json_null(),
                           "x_test", xtest ? json_string(xtest) : json_null(), "len",
-                          (json_int_t)len);
+                          (json_int_t)len, "auth", auth ? json_string(auth) : json_null());
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     if (text == NULL) {
@@ -164,7 +171,7 @@ static void *loop_main(void *arg)
 
 /* ---- client helpers ---------------------------------------------------------- */
 
-static uint16_t port, port_small, port_quick;
+static uint16_t port, port_small, port_quick, port_so, port_plain;
 
 /* (called from several threads: no static buffers here) */
 static tkms_http_client *client_for(const char *ca_dir, const char *name, unsigned timeout_ms)
@@ -882,6 +889,230 @@ static void test_connection_limit(tkms_http_server *small)
     SSL_CTX_free(ctx);
 }
 
+/* ---- listener modes: SERVER_ONLY and PLAIN ----------------------------- */
+
+/* Set-up checks of the modes (before the loop runs: creating a server
+ * touches the event_base). */
+static void setup_mode_errors(void)
+{
+    tkms_err err;
+    tkms_http_server *bad = (tkms_http_server *)1;
+    tkms_http_server_options o = {.address = "127.0.0.1", .tls = TKMS_HTTP_TLS_PLAIN};
+    const char *not_loopback[] = {"0.0.0.0", "::", "10.1.2.3", "192.168.0.1",
+                                  "::ffff:127.0.0.1", "2001:db8::1", "128.0.0.1"};
+    for (size_t i = 0; i < sizeof not_loopback / sizeof *not_loopback; i++) {
+        o.address = not_loopback[i];
+        tkms_status st = tkms_http_server_new(&bad, base, &o, handler, NULL, &err);
+        CHECK(st == TKMS_ERR_INVALID_ARGUMENT && bad == NULL &&
+                  strstr(err.message, "loopback") != NULL &&
+                  strstr(err.message, not_loopback[i]) != NULL,
+              "plain HTTP on %s refused: %s", not_loopback[i], err.message);
+    }
+    o.address = "localhost";
+    CHECK(tkms_http_server_new(&bad, base, &o, handler, NULL, &err) ==
+              TKMS_ERR_INVALID_ARGUMENT,
+          "plain HTTP on a host name refused: %s", err.message);
+
+    /* anywhere in 127.0.0.0/8, without any certificate file */
+    o.address = "127.0.0.2";
+    tkms_http_server *ok = NULL;
+    tkms_status st = tkms_http_server_new(&ok, base, &o, handler, NULL, &err);
+    CHECK(st == TKMS_OK && ok != NULL, "plain HTTP on 127.0.0.2 without files: %s", err.message);
+    tkms_http_server_free(ok);
+    ok = NULL;
+    o.address = "::1"; /* loopback; the machine may lack IPv6, not the check */
+    st = tkms_http_server_new(&ok, base, &o, handler, NULL, &err);
+    CHECK(st == TKMS_OK || (st == TKMS_ERR_IO && strstr(err.message, "[::1]") != NULL),
+          "plain HTTP on ::1 is not refused as non-loopback: %s", err.message);
+    tkms_http_server_free(ok);
+
+    o = options();
+    o.tls = (tkms_http_tls_mode)7;
+    CHECK(tkms_http_server_new(&bad, base, &o, handler, NULL, &err) ==
+                  TKMS_ERR_INVALID_ARGUMENT &&
+              strstr(err.message, "mode") != NULL,
+          "unknown TLS mode refused: %s", err.message);
+    o = options();
+    o.ca_file = NULL;
+    CHECK(tkms_http_server_new(&bad, base, &o, handler, NULL, &err) ==
+              TKMS_ERR_INVALID_ARGUMENT,
+          "mutual TLS without ca_file refused: %s", err.message);
+    o = options();
+    o.tls = TKMS_HTTP_TLS_SERVER_ONLY;
+    o.cert_file = NULL;
+    CHECK(tkms_http_server_new(&bad, base, &o, handler, NULL, &err) ==
+              TKMS_ERR_INVALID_ARGUMENT,
+          "server-only TLS without a certificate refused: %s", err.message);
+    o = options();
+    o.tls = TKMS_HTTP_TLS_SERVER_ONLY;
+    o.key_file = path_in(dir, "garbage.pem");
+    st = tkms_http_server_new(&bad, base, &o, handler, NULL, &err);
+    CHECK(st == TKMS_ERR_BAD_FORMAT && strstr(err.message, "garbage.pem") != NULL,
+          "server-only TLS checks its key file: %s", err.message);
+}
+
+static int cert_requests;
+
+/* OpenSSL calls this only when the server sends a CertificateRequest. */
+static int count_cert_request(SSL *ssl, X509 **x509, EVP_PKEY **pkey)
+{
+    (void)ssl;
+    (void)x509;
+    (void)pkey;
+    cert_requests++;
+    return 0; /* no certificate */
+}
+
+static void test_server_only(tkms_http_server *so)
+{
+    tkms_http_response r;
+    tkms_err err;
+    int before = atomic_load(&handled);
+
+    /* a client without a certificate is served; the client name is "" */
+    tkms_http_client *none = client_for(dir, NULL, 0);
+    tkms_status st = request(none, port_so, "POST", "/so", "token-less", 10, &r, &err);
+    json_t *o = json_of(&r);
+    CHECK(st == TKMS_OK && r.status == 200 && o && jstr(o, "client") &&
+              strcmp(jstr(o, "client"), "") == 0 && strcmp(jstr(o, "body"), "token-less") == 0,
+          "server-only TLS: a client without a certificate is served, client \"\": %s",
+          r.body ? r.body : err.message);
+    json_decref(o);
+    tkms_http_response_free(&r);
+    tkms_http_client_free(none);
+
+    /* one with a certificate is not asked for it */
+    tkms_http_client *alice = client_for(dir, "alice", 0);
+    st = request(alice, port_so, "GET", "/so2", NULL, 0, &r, &err);
+    o = json_of(&r);
+    CHECK(st == TKMS_OK && r.status == 200 && o && strcmp(jstr(o, "client"), "") == 0,
+          "server-only TLS: a client certificate is not used: %s", r.body ? r.body : err.message);
+    json_decref(o);
+    tkms_http_response_free(&r);
+    tkms_http_client_free(alice);
+
+    /* no CertificateRequest at all (the mutual server sends one) */
+    SSL_CTX *ctx = raw_ctx(NULL);
+    SSL_CTX_set_client_cert_cb(ctx, count_cert_request);
+    cert_requests = 0;
+    SSL *ssl = raw_connect(ctx, port_so);
+    static char buf[4096];
+    static const char bearer[] = "GET /token HTTP/1.1\r\nAuthorization: Bearer s3cret\r\n\r\n";
+    size_t n = raw_send(ssl, bearer, sizeof bearer - 1) ? raw_read(ssl, buf, sizeof buf, "}", 1)
+                                                        : 0;
+    CHECK(ssl != NULL && cert_requests == 0, "server-only TLS sends no certificate request");
+    CHECK(n > 0 && strncmp(buf, "HTTP/1.1 200 ", 13) == 0 &&
+              strstr(buf, "\"auth\":\"Bearer s3cret\"") != NULL &&
+              strstr(buf, "\"client\":\"\"") != NULL,
+          "the handler gets the bearer token to check: %.300s", buf);
+    raw_close(ssl);
+    ssl = raw_connect(ctx, port);
+    CHECK(cert_requests == 1, "(the mutual-TLS server does send one: %d)", cert_requests);
+    raw_close(ssl);
+    SSL_CTX_free(ctx);
+
+    /* the client still checks the server */
+    tkms_http_client_options wrong_ca = {.ca_file = path_in(dir2, "ca.pem")};
+    tkms_http_client *c = NULL;
+    tkms_http_client_new(&c, &wrong_ca, &err);
+    st = c ? request(c, port_so, "GET", "/x", NULL, 0, &r, &err) : TKMS_ERR_NO_MEMORY;
+    CHECK(st == TKMS_ERR_IO, "server-only TLS: an untrusted server certificate is refused: %s",
+          err.message);
+    tkms_http_client_free(c);
+    CHECK(atomic_load(&handled) == before + 3, "server-only: the handler saw the 3 requests");
+    CHECK(wait_connections(so, 0), "server-only connections closed");
+}
+
+static int plain_connect(uint16_t p)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(p)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct timeval tv = {10, 0};
+    if (fd < 0)
+        test_fatal("socket");
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0)
+        test_fatal("plain connect");
+    return fd;
+}
+
+static bool plain_send(int fd, const char *data)
+{
+    size_t len = strlen(data);
+    return send(fd, data, len, MSG_NOSIGNAL) == (ssize_t)len;
+}
+
+/* Like raw_read, on a plain socket. */
+static size_t plain_read(int fd, char *buf, size_t cap, const char *until, int times)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    while (len + 1 < cap) {
+        if (until != NULL) {
+            int seen = 0;
+            for (const char *p = strstr(buf, until); p; p = strstr(p + 1, until))
+                seen++;
+            if (seen >= times)
+                break;
+        }
+        ssize_t n = recv(fd, buf + len, cap - 1 - len, 0);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        buf[len] = '\0';
+    }
+    return len;
+}
+
+static void test_plain(tkms_http_server *plain)
+{
+    static char buf[8192];
+    int before = atomic_load(&handled);
+    size_t accepted = tkms_http_server_accepted(plain);
+
+    /* two requests on one kept-alive connection, no TLS, client "" */
+    int fd = plain_connect(port_plain);
+    plain_send(fd, "GET /plain?a=b HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                   "Authorization: Bearer t0ken\r\n\r\n");
+    plain_read(fd, buf, sizeof buf, "}", 1);
+    CHECK(strncmp(buf, "HTTP/1.1 200 ", 13) == 0 && strstr(buf, "Connection: keep-alive") &&
+              strstr(buf, "\"path\":\"/plain\"") != NULL &&
+              strstr(buf, "\"client\":\"\"") != NULL &&
+              strstr(buf, "\"auth\":\"Bearer t0ken\"") != NULL,
+          "plain HTTP: answered, client \"\", bearer token seen: %.300s", buf);
+    plain_send(fd, "POST /second HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello");
+    plain_read(fd, buf, sizeof buf, "}", 1);
+    CHECK(strncmp(buf, "HTTP/1.1 200 ", 13) == 0 && strstr(buf, "\"body\":\"hello\"") != NULL,
+          "plain HTTP: a second request on the same connection: %.300s", buf);
+    CHECK(tkms_http_server_accepted(plain) == accepted + 1, "… one connection for both");
+    /* refusals work the same without TLS */
+    plain_send(fd, "BLAH\r\n\r\n");
+    plain_read(fd, buf, sizeof buf, NULL, 1);
+    CHECK(strncmp(buf, "HTTP/1.1 400 ", 13) == 0 && strstr(buf, "Connection: close\r\n") &&
+              strstr(buf, "{\"error\":\"") != NULL,
+          "plain HTTP: a malformed request gets a JSON 400 and the close: %.120s", buf);
+    close(fd);
+    CHECK(atomic_load(&handled) == before + 2, "plain: the handler saw the 2 good requests");
+
+    /* a TLS client cannot talk to it, nor a plain one to a TLS server */
+    tkms_http_client *c = client_for(dir, NULL, 2000);
+    tkms_http_response r;
+    tkms_err err;
+    CHECK(request(c, port_plain, "GET", "/x", NULL, 0, &r, &err) == TKMS_ERR_IO,
+          "an https client fails against the plain listener: %s", err.message);
+    tkms_http_client_free(c);
+    fd = plain_connect(port);
+    plain_send(fd, "GET /x HTTP/1.1\r\n\r\n");
+    size_t n = plain_read(fd, buf, sizeof buf, NULL, 1);
+    CHECK(n == 0 || strncmp(buf, "HTTP/", 5) != 0,
+          "plain HTTP to the mutual-TLS server gets no HTTP answer (%zu bytes)", n);
+    close(fd);
+    CHECK(atomic_load(&handled) == before + 2, "… and neither reached a handler");
+    CHECK(wait_connections(plain, 0), "plain connections closed");
+}
+
 int main(void)
 {
     make_certs();
@@ -911,7 +1142,20 @@ int main(void)
     CHECK(tkms_http_server_new(&quick, base, &o, handler, NULL, &err) == TKMS_OK,
           "server with a 1 s timeout: %s", err.message);
     port_quick = tkms_http_server_port(quick);
+    tkms_http_server *so = NULL, *plain = NULL;
+    o = options();
+    o.tls = TKMS_HTTP_TLS_SERVER_ONLY;
+    o.ca_file = NULL; /* not used */
+    CHECK(tkms_http_server_new(&so, base, &o, handler, NULL, &err) == TKMS_OK,
+          "server-only TLS server without a CA file: %s", err.message);
+    port_so = tkms_http_server_port(so);
+    tkms_http_server_options po = {.address = "127.0.0.1", .tls = TKMS_HTTP_TLS_PLAIN,
+                                   .timeout_seconds = 20};
+    CHECK(tkms_http_server_new(&plain, base, &po, handler, NULL, &err) == TKMS_OK,
+          "plain HTTP server on 127.0.0.1: %s", err.message);
+    port_plain = tkms_http_server_port(plain);
     setup_errors(s);
+    setup_mode_errors();
 
     pthread_t loop;
     pthread_create(&loop, NULL, loop_main, NULL);
@@ -926,6 +1170,10 @@ int main(void)
         test_connection_limit(small);
     if (quick != NULL)
         test_timeouts();
+    if (so != NULL)
+        test_server_only(so);
+    if (plain != NULL)
+        test_plain(plain);
 
     /* A request still held by a job when the server is freed. */
     SSL_CTX *ctx = raw_ctx("alice");
@@ -941,6 +1189,8 @@ int main(void)
     tkms_http_server_free(s);
     tkms_http_server_free(small);
     tkms_http_server_free(quick);
+    tkms_http_server_free(so);
+    tkms_http_server_free(plain);
     atomic_store(&hold_release, 1);
     tkms_workpool_free(pool); /* the held job answers a freed server */
     CHECK(atomic_load(&slow_done) == done + 1, "held request answered after the server was freed");
