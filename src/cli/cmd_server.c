@@ -4,6 +4,7 @@
  * TKMS_* environment variables and flags; the daemon is server.h.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -64,6 +65,9 @@ int cmd_server(int argc, char **argv)
     tkms_server *server = NULL;
     st = tkms_server_open(&server, &cfg, password, &err);
     cli_password_free(password);
+    const char *fault = getenv("TKMS_FAULT_INJECTION");
+    if (st == TKMS_OK && fault != NULL && strcmp(fault, "invalid-partial") == 0)
+        tkms_server_inject_invalid_partials(server);
     if (st == TKMS_OK)
         st = tkms_server_run(server, &err);
     tkms_server_free(server);

@@ -34,6 +34,7 @@ static const char *const refusal_names[REFUSAL_COUNT] = {
     "bad_request", "denied", "unknown_key", "slashing", "locked", "unavailable", "internal"};
 
 struct server_metrics {
+    const char *prefix;               /* "tkms_server" or "tkms_gateway" */
     pthread_mutex_t lock;
     uint64_t requests[SERVER_ROUTE_COUNT][CODE_SLOTS];
     uint64_t refusals[REFUSAL_COUNT];
@@ -42,13 +43,15 @@ struct server_metrics {
     double sign_seconds;
 };
 
-server_metrics *server_metrics_new(void)
+server_metrics *server_metrics_new(const char *prefix)
 {
     server_metrics *m = calloc(1, sizeof *m);
     if (m != NULL && pthread_mutex_init(&m->lock, NULL) != 0) {
         free(m);
         m = NULL;
     }
+    if (m != NULL)
+        m->prefix = prefix;
     return m;
 }
 
@@ -137,30 +140,31 @@ char *server_metrics_render(server_metrics *m, const server_key_counts *keys)
         return NULL;
     o.text[0] = '\0';
     pthread_mutex_lock(&m->lock);
-    put(&o, "# HELP tkms_server_requests_total Requests answered, by route and HTTP status.\n"
-            "# TYPE tkms_server_requests_total counter\n");
+    put(&o, "# HELP %s_requests_total Requests answered, by route and HTTP status.\n"
+            "# TYPE %s_requests_total counter\n", m->prefix, m->prefix);
     for (int r = 0; r < SERVER_ROUTE_COUNT; r++)
         for (int c = 0; c < CODE_SLOTS; c++)
             if (m->requests[r][c] != 0)
-                put(&o, "tkms_server_requests_total{route=\"%s\",code=\"%d\"} %llu\n",
-                    route_names[r], c, (unsigned long long)m->requests[r][c]);
-    put(&o, "# HELP tkms_server_sign_refusals_total Sign requests not signed, by reason.\n"
-            "# TYPE tkms_server_sign_refusals_total counter\n");
+                put(&o, "%s_requests_total{route=\"%s\",code=\"%d\"} %llu\n",
+                    m->prefix, route_names[r], c, (unsigned long long)m->requests[r][c]);
+    put(&o, "# HELP %s_sign_refusals_total Sign requests not signed, by reason.\n"
+            "# TYPE %s_sign_refusals_total counter\n", m->prefix, m->prefix);
     for (int r = 0; r < REFUSAL_COUNT; r++)
-        put(&o, "tkms_server_sign_refusals_total{reason=\"%s\"} %llu\n", refusal_names[r],
+        put(&o, "%s_sign_refusals_total{reason=\"%s\"} %llu\n", m->prefix, refusal_names[r],
             (unsigned long long)m->refusals[r]);
-    put(&o, "# HELP tkms_server_sign_duration_seconds Time to answer a sign request.\n"
-            "# TYPE tkms_server_sign_duration_seconds histogram\n");
+    put(&o, "# HELP %s_sign_duration_seconds Time to answer a sign request.\n"
+            "# TYPE %s_sign_duration_seconds histogram\n", m->prefix, m->prefix);
     uint64_t cumulative = 0;
     for (size_t b = 0; b < BUCKETS; b++) {
         cumulative += m->buckets[b];
-        put(&o, "tkms_server_sign_duration_seconds_bucket{le=\"%g\"} %llu\n", bucket_bounds[b],
+        put(&o, "%s_sign_duration_seconds_bucket{le=\"%g\"} %llu\n", m->prefix, bucket_bounds[b],
             (unsigned long long)cumulative);
     }
-    put(&o, "tkms_server_sign_duration_seconds_bucket{le=\"+Inf\"} %llu\n"
-            "tkms_server_sign_duration_seconds_sum %.6f\n"
-            "tkms_server_sign_duration_seconds_count %llu\n",
-        (unsigned long long)m->sign_count, m->sign_seconds, (unsigned long long)m->sign_count);
+    put(&o, "%s_sign_duration_seconds_bucket{le=\"+Inf\"} %llu\n"
+            "%s_sign_duration_seconds_sum %.6f\n"
+            "%s_sign_duration_seconds_count %llu\n",
+        m->prefix, (unsigned long long)m->sign_count, m->prefix, m->sign_seconds, m->prefix,
+        (unsigned long long)m->sign_count);
     pthread_mutex_unlock(&m->lock);
     if (keys != NULL)
         put(&o, "# HELP tkms_server_keys Group keys held, by state.\n"

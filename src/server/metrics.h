@@ -1,6 +1,7 @@
 /*
- * metrics.h — the threshold server's counters, rendered as Prometheus text
- * (exposition format 0.0.4) for GET /metrics.
+ * metrics.h — request counters of the threshold server (and the gateway),
+ * rendered as Prometheus text (exposition format 0.0.4) for GET /metrics.
+ * The names below are the server's; the gateway's start with tkms_gateway.
  *
  *   tkms_server_requests_total{route="sign",code="200"}   requests answered
  *   tkms_server_sign_refusals_total{reason="slashing"}      sign requests not
@@ -34,8 +35,9 @@ typedef enum {
 
 typedef struct server_metrics server_metrics;
 
-/* NULL when out of memory. */
-server_metrics *server_metrics_new(void);
+/* Counters whose metric names start with `prefix` (static: "tkms_server",
+ * "tkms_gateway"); NULL when out of memory. */
+server_metrics *server_metrics_new(const char *prefix);
 void server_metrics_free(server_metrics *m);
 
 /* Counts one answered request with HTTP status `code` (100..599; others

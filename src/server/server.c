@@ -131,7 +131,7 @@ tkms_status tkms_server_open(tkms_server **out, const server_config *cfg, const 
     s->cfg = cfg;
     pthread_mutex_init(&s->admin, NULL);
     s->password = strdup(password);
-    s->metrics = server_metrics_new();
+    s->metrics = server_metrics_new("tkms_server");
     if (s->password == NULL || s->metrics == NULL) {
         tkms_server_free(s);
         return tkms_fail(err, TKMS_ERR_NO_MEMORY, "out of memory");
@@ -226,6 +226,13 @@ tkms_status tkms_server_open(tkms_server **out, const server_config *cfg, const 
     }
     *out = s;
     return TKMS_OK;
+}
+
+void tkms_server_inject_invalid_partials(tkms_server *server)
+{
+    tkms_signer_inject_invalid_partials(server->signer, true);
+    tkms_log(TKMS_LOG_WARN, "FAULT INJECTION: this server returns invalid partial signatures",
+             NULL);
 }
 
 uint16_t tkms_server_port(const tkms_server *server)

@@ -57,6 +57,12 @@ typedef struct tkms_server tkms_server;
 tkms_status tkms_server_open(tkms_server **out, const server_config *cfg, const char *password,
                              tkms_err *err);
 
+/* FOR TESTS AND DEMONSTRATIONS ONLY: makes every partial this server
+ * returns invalid (tkms_signer_inject_invalid_partials); `tkms server`
+ * does it when TKMS_FAULT_INJECTION=invalid-partial is set, and says so
+ * loudly in its log. */
+void tkms_server_inject_invalid_partials(tkms_server *server);
+
 /* The bound port (useful with port 0). */
 uint16_t tkms_server_port(const tkms_server *server);
 

@@ -57,6 +57,7 @@ struct tkms_signer {
     void *authorize_arg;
     pthread_rwlock_t keys;
     record_queue *records;
+    bool lie;                                        /* fault injection */
 };
 
 static const size_t CONTEXT_SIZE = sizeof TKMS_SIGNER_RESPONSE_CONTEXT; /* with NUL */
@@ -250,6 +251,12 @@ tkms_signer_key_state tkms_signer_key_state_of(tkms_signer *signer,
     }
     pthread_rwlock_unlock(&signer->keys);
     return state;
+}
+
+void tkms_signer_inject_invalid_partials(tkms_signer *signer, bool lie)
+{
+    if (signer != NULL)
+        signer->lie = lie;
 }
 
 void tkms_signer_set_authorizer(tkms_signer *signer, tkms_signer_authorizer authorize,
@@ -461,7 +468,11 @@ static size_t write_response(const tkms_signer *signer, const held_share *shares
                              char *buf, size_t capacity)
 {
     blst_p2 hash;
-    tkms_hash_to_g2(&hash, req->signing_root, TKMS_ROOT_SIZE);
+    uint8_t root[TKMS_ROOT_SIZE];
+    memcpy(root, req->signing_root, sizeof root);
+    if (signer->lie)
+        root[0] ^= 1;      /* fault injection: a valid point, the wrong partial */
+    tkms_hash_to_g2(&hash, root, TKMS_ROOT_SIZE);
     for (size_t i = 0; i < count; i++) {
         tkms_signature sig;
         tkms_sign_hashed(&sig, &shares[i].share.key, &hash);

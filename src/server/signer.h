@@ -197,6 +197,15 @@ typedef bool (*tkms_signer_authorizer)(void *arg, const char *client, tkms_eth2_
 void tkms_signer_set_authorizer(tkms_signer *signer, tkms_signer_authorizer authorize,
                                 void *arg);
 
+/*
+ * FOR TESTS AND DEMONSTRATIONS ONLY: with `lie`, every partial signature
+ * is of a slightly different root — a valid curve point that does not
+ * verify — in a correctly signed response, as a compromised server would
+ * send. The gateway must name and lock out such a server. Set before the
+ * signer serves (not synchronized).
+ */
+void tkms_signer_inject_invalid_partials(tkms_signer *signer, bool lie);
+
 /* Work on the slashing database and the audit log with the signer's
  * records lock held (they are single-threaded handles). */
 typedef tkms_status (*tkms_signer_records_fn)(tkms_slashing_db *slashing, tkms_audit *audit,

@@ -9,7 +9,8 @@
 #                                 $TMP/NAME/data, port 0, the rules below, and
 #                                 EXTRA lines appended (YAML)
 #   start_server NAME [FLAGS…]    starts it; waits for its port: $PORT_<NAME>,
-#                                 $PID_<NAME>; its log is $TMP/NAME/log
+#                                 $PID_<NAME>; its log is $TMP/NAME/log; a
+#                                 restart listens on the same port
 #   stop_server NAME [SIGNAL]     stops it (default TERM) and waits
 #   import_body OUT PASSWORD KEYSTORE…
 #                                 the admin import request for the keystores
@@ -66,8 +67,11 @@ YAML
 start_server() {
     local name=$1; shift
     local log=$TMP/$name/log
+    local old_port_var="PORT_$name" listen=()
+    # A restart keeps the server's port (clients and gateways know it).
+    [ -n "${!old_port_var:-}" ] && listen=(--listen "127.0.0.1:${!old_port_var}")
     : >"$log"
-    "$TKMS" server --config "$TMP/$name/server.yaml" "$@" 2>>"$log" &
+    "$TKMS" server --config "$TMP/$name/server.yaml" "${listen[@]}" "$@" 2>>"$log" &
     local pid=$!
     local port="" i
     for i in $(seq 1 200); do
