@@ -81,7 +81,7 @@ static bool match_servers(gateway_key_entry *e, const gateway_registry *r)
                      owner->id);
             return false;
         }
-        gateway_server *g = &e->servers[used];
+        gateway_holder *g = &e->servers[used];
         g->name = r->servers[s].name;
         memcpy(g->identity, r->servers[s].identity, sizeof g->identity);
         g->indices = indices + (owner->first_index - 1);

@@ -47,7 +47,7 @@ typedef struct {
     char hex[TKMS_PUBLIC_KEY_SIZE * 2 + 3];             /* 0x…, lower case        */
     tkms_group_file file;                               /* group and owners       */
     gateway_key key;                                    /* for sign sessions      */
-    gateway_server *servers;                            /* key.servers            */
+    gateway_holder *servers;                            /* key.servers            */
     size_t *server_of;                                  /* [i] = config index of
                                                          * key.servers[i]         */
     uint32_t *indices;                                  /* 1..n; the servers'

@@ -82,7 +82,7 @@ static tkms_status map_holders(gateway_session *s, tkms_err *err)
 {
     const gateway_key *key = s->key;
     for (size_t i = 0; i < key->server_count; i++) {
-        const gateway_server *srv = &key->servers[i];
+        const gateway_holder *srv = &key->servers[i];
         for (size_t t = 0; t < srv->index_count; t++) {
             uint32_t index = srv->indices[t];
             if (index == 0 || index > s->share_count)

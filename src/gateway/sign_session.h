@@ -84,13 +84,13 @@ typedef struct {
     uint8_t identity[TKMS_IDENTITY_PUBLIC_SIZE];    /* Ed25519 key its responses verify under */
     const uint32_t *indices;                        /* index_count share indices, 1..n */
     size_t index_count;                             /* 0 allowed: it holds none */
-} gateway_server;
+} gateway_holder;
 
 /* One key as the gateway knows it: the group (share public keys, K) and
  * the servers holding its shares. No index may be held by two servers. */
 typedef struct {
     const tkms_group *group;
-    const gateway_server *servers;
+    const gateway_holder *servers;
     size_t server_count;
 } gateway_key;
 

@@ -63,7 +63,7 @@ static char *honest[SIGNERS];        /* each signer's response to randao */
 /* Keys as the gateway sees them. */
 static const uint32_t IDX[5][1] = {{1}, {2}, {3}, {4}, {5}};
 static const uint32_t W_IDX[2] = {1, 2};
-static gateway_server five_servers[5], weighted_servers[4];
+static gateway_holder five_servers[5], weighted_servers[4];
 static gateway_key key5, keyw;
 
 /* ---- set-up ------------------------------------------------------------------ */
@@ -165,11 +165,11 @@ static void set_up(void)
 
     static const char *const names[5] = {"s1", "s2", "s3", "s4", "s5"};
     for (size_t i = 0; i < 5; i++) {
-        five_servers[i] = (gateway_server){.name = names[i], .indices = IDX[i], .index_count = 1};
+        five_servers[i] = (gateway_holder){.name = names[i], .indices = IDX[i], .index_count = 1};
         memcpy(five_servers[i].identity, servers[i].identity.public_key,
                TKMS_IDENTITY_PUBLIC_SIZE);
     }
-    weighted_servers[0] = (gateway_server){.name = "w", .indices = W_IDX, .index_count = 2};
+    weighted_servers[0] = (gateway_holder){.name = "w", .indices = W_IDX, .index_count = 2};
     memcpy(weighted_servers[0].identity, servers[W].identity.public_key,
            TKMS_IDENTITY_PUBLIC_SIZE);
     for (size_t i = 1; i < 4; i++)
@@ -882,7 +882,7 @@ static void test_bad_keys(void)
     static char dummy;
     gateway_session *s = (gateway_session *)(void *)&dummy;   /* must become NULL */
     tkms_err err;
-    gateway_server twice[2] = {five_servers[0], five_servers[1]};
+    gateway_holder twice[2] = {five_servers[0], five_servers[1]};
     twice[1].indices = IDX[0];
     gateway_key k = {group, twice, 2};
     CHECK(gateway_session_new(&s, &k, TKMS_ETH2_RANDAO_REVEAL, root, &err) ==
