@@ -1,9 +1,11 @@
 /*
  * tkms/slashing.h — slashing protection (EIP-3076): the signing history of
- * validator keys, kept in an SQLite database, checked and extended before
- * anything is signed. The server and the CLI both go through these calls;
- * there is no other code path that decides whether a block or an
- * attestation may be signed.
+ * validator keys, kept in an SQLite file (by default) or in PostgreSQL
+ * (for gateways that share one history), checked and extended before
+ * anything is signed. The server, the gateway and the CLI all go through
+ * these calls; there is no other code path that decides whether a block
+ * or an attestation may be signed, and the rules below are the same
+ * whichever database holds the history.
  *
  * Strategy: complete (full history). Every block and attestation ever
  * signed or imported is kept, never pruned, and a new one is refused when
@@ -20,12 +22,15 @@
  * A missing signing root (NULL, or absent in an interchange) is "unknown":
  * it never equals anything.
  *
- * Durability: a check and the record it makes are one SQLite transaction
- * (BEGIN IMMEDIATE … COMMIT) on a database in WAL mode with
- * synchronous=FULL, and TKMS_OK is returned only after the COMMIT
- * succeeded. So a caller that signs only on TKMS_OK never holds a
+ * Durability: a check and the record it makes are one transaction, and
+ * TKMS_OK is returned only after its COMMIT succeeded: with SQLite, BEGIN
+ * IMMEDIATE … COMMIT on a database in WAL mode with synchronous=FULL; with
+ * PostgreSQL, a COMMIT with synchronous_commit=on (returns once the
+ * commit record is flushed; that the server's own fsync is on is its
+ * operator's part). So a caller that signs only on TKMS_OK never holds a
  * signature whose record a crash could lose. Every failure other than
- * TKMS_OK means: do not sign. A caller with many checks to make at once
+ * TKMS_OK means: do not sign (also a PostgreSQL COMMIT whose answer was
+ * lost with the connection). A caller with many checks to make at once
  * may group them into one transaction (a batch, see tkms_slashing_begin):
  * then the rule is "sign only on TKMS_OK from the check AND from the
  * tkms_slashing_commit that follows it".
@@ -34,9 +39,19 @@
  * root on first use (open with a root, or the first import) and refuses
  * any other with TKMS_ERR_WRONG_GENESIS.
  *
+ * Several processes on one database: a check and its record are atomic
+ * across every handle, in this process or any other, so two conflicting
+ * votes or blocks racing through two gateways are never both allowed.
+ * SQLite: each write transaction holds the file's write lock. PostgreSQL:
+ * each check holds an advisory lock on its key (and a shared lock on the
+ * database, which open and import take exclusively) from before it reads
+ * the history until its COMMIT. Every wait for a lock gives up after
+ * TKMS_SLASHING_BUSY_TIMEOUT_MS with TKMS_ERR_IO.
+ *
  * A handle is for one thread at a time; open one handle per thread or
- * process (several handles, also from other processes, may share a file:
- * each transaction waits up to TKMS_SLASHING_BUSY_TIMEOUT_MS for the lock).
+ * process. A PostgreSQL handle whose connection was lost (server restart)
+ * connects again at its next transaction; what was in flight failed with
+ * TKMS_ERR_IO.
  */
 #ifndef TKMS_SLASHING_H
 #define TKMS_SLASHING_H
@@ -56,17 +71,23 @@
 typedef struct tkms_slashing_db tkms_slashing_db;
 
 /*
- * Opens (creating if needed) the database at `path` (":memory:" gives a
- * private in-memory one, for tests), sets WAL mode, synchronous=FULL and
- * the busy timeout, and creates or checks the schema (a database with
- * another schema version is TKMS_ERR_UNSUPPORTED).
+ * Opens (creating if needed) the database at `path`: an SQLite file
+ * (":memory:" gives a private in-memory one, for tests; WAL mode,
+ * synchronous=FULL and the busy timeout are set), or, when `path` starts
+ * with "postgres://" or "postgresql://", a PostgreSQL database (libpq URL;
+ * connect_timeout 10 s unless the URL sets one; the tables go in the
+ * connection's default schema, which the URL may choose with
+ * "?options=-csearch_path%3DNAME", so one PostgreSQL database can hold
+ * the histories of several chains). Creates or checks the schema (a
+ * database with another schema version is TKMS_ERR_UNSUPPORTED).
  *
  * With `genesis_root`, binds an unbound database to it, or checks a bound
  * one: a different root is TKMS_ERR_WRONG_GENESIS ("database is bound to
  * genesis validators root 0x…, not 0x…"). With NULL the database stays as
  * it is; an unbound one can then only be bound by an import.
  *
- * Returns TKMS_OK, TKMS_ERR_IO (could not open, create or write),
+ * Returns TKMS_OK, TKMS_ERR_IO (could not open, connect, create or write;
+ * the message names the database, a URL's password replaced by "***"),
  * TKMS_ERR_WRONG_GENESIS, TKMS_ERR_UNSUPPORTED or TKMS_ERR_NO_MEMORY.
  */
 tkms_status tkms_slashing_open(tkms_slashing_db **out, const char *path,
@@ -113,10 +134,11 @@ tkms_status tkms_slashing_check_attestation(tkms_slashing_db *db,
 
 /*
  * Group commit: tkms_slashing_begin opens a batch, one transaction
- * (BEGIN IMMEDIATE, waiting up to TKMS_SLASHING_BUSY_TIMEOUT_MS for the
- * write lock) that the checks made until tkms_slashing_commit or
- * tkms_slashing_rollback share, so that many checks cost one COMMIT (one
- * fsync of the WAL) instead of one each.
+ * (SQLite: BEGIN IMMEDIATE, waiting up to TKMS_SLASHING_BUSY_TIMEOUT_MS
+ * for the write lock; PostgreSQL: each check of the batch takes its key's
+ * lock, held until the batch ends) that the checks made until
+ * tkms_slashing_commit or tkms_slashing_rollback share, so that many
+ * checks cost one COMMIT (one fsync of the WAL) instead of one each.
  *
  * While a batch is open, tkms_slashing_check_block and
  * tkms_slashing_check_attestation open no transaction of their own: each
@@ -133,13 +155,18 @@ tkms_status tkms_slashing_check_attestation(tkms_slashing_db *db,
  *   TKMS_ERR_INVALID_ARGUMENT as outside a batch; nothing recorded, the
  *                            batch goes on;
  *   TKMS_ERR_IO              could not read or write: the batch is failed
- *                            (SQLite may have dropped the whole
+ *                            (the database may have dropped the whole
  *                            transaction): every later check in it is
  *                            TKMS_ERR_IO at once, and tkms_slashing_commit
- *                            rolls it back and returns TKMS_ERR_IO.
+ *                            rolls it back and returns TKMS_ERR_IO. With
+ *                            PostgreSQL this is also what happens to one
+ *                            of two batches that lock the same keys in
+ *                            opposite orders (the server breaks the
+ *                            deadlock by aborting one).
  * Import, export and delete_key are refused while a batch is open
  * (TKMS_ERR_INVALID_ARGUMENT); closing the handle rolls an open batch
- * back.
+ * back. Keep batches short with PostgreSQL: the keys they checked stay
+ * locked for every other gateway until the batch ends.
  *
  * tkms_slashing_begin returns TKMS_OK, TKMS_ERR_INVALID_ARGUMENT (NULL db,
  * or a batch is open already) or TKMS_ERR_IO (could not start the

@@ -47,6 +47,8 @@ int cmd_slashing(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_certs(int argc, char **argv);
 int cmd_server(int argc, char **argv);
+int cmd_gateway(int argc, char **argv);
+int cmd_cluster(int argc, char **argv);
 int cmd_bench_server(int argc, char **argv);
 
 /* Seconds on `clock` (CLOCK_MONOTONIC, CLOCK_THREAD_CPUTIME_ID, …). */

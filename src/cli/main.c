@@ -25,6 +25,8 @@ static const cli_command commands[] = {
     {"audit", "check the hash-chained audit log", cmd_audit},
     {"certs", "create a CA and server and client certificates (mutual TLS)", cmd_certs},
     {"server", "run a threshold server (mutual TLS, its own slashing protection)", cmd_server},
+    {"gateway", "run the Web3Signer-compatible gateway in front of the servers; unban, bans", cmd_gateway},
+    {"cluster", "a local cluster on loopback in one command: servers, DKG, gateway (up, down)", cmd_cluster},
     {"bench", "measure threshold signing (and `bench dkg`) against plain blst sign", cmd_bench},
 };
 

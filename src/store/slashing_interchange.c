@@ -1,8 +1,9 @@
 /*
  * slashing_interchange.c — the EIP-3076 slashing protection interchange
- * (format version 5) for the database of slashing.c: import (bounded,
- * validated, all or nothing in one transaction), export, and deleting a
- * key from use while handing back its interchange.
+ * (format version 5) over the storage of slashing_internal.h, whichever
+ * backend holds it: import (bounded, validated, all or nothing in one
+ * transaction that holds the whole database), export (one consistent
+ * read), and deleting a key from use while handing back its interchange.
  *
  *   {"metadata": {"interchange_format_version": "5",
  *                 "genesis_validators_root": "0x…32 bytes"},
@@ -102,7 +103,7 @@ static tkms_status import_entry(tkms_slashing_db *db, const json_t *entry, size_
         return st;
     int64_t id;
     if ((st = slashing_validator(db, pubkey, true, &id, NULL, err)) != TKMS_OK ||
-        (st = slashing_set_enabled(db, id, true, err)) != TKMS_OK)
+        (st = db->ops->set_enabled(db, id, true, err)) != TKMS_OK)
         return st;
 
     uint8_t buf[TKMS_ROOT_SIZE];
@@ -115,7 +116,7 @@ static tkms_status import_entry(tkms_slashing_db *db, const json_t *entry, size_
             return st;
         snprintf(path, sizeof path, "%s.signed_blocks[%zu].signing_root", prefix, i);
         if ((st = get_signing_root(&root, buf, b, path, err)) != TKMS_OK ||
-            (st = slashing_merge_block(db, id, slot, root, err)) != TKMS_OK)
+            (st = slashing_merge(db, SLASHING_BLOCK, id, slot, 0, root, err)) != TKMS_OK)
             return st;
     }
     for (size_t i = 0; i < json_array_size(attestations); i++) {
@@ -129,7 +130,8 @@ static tkms_status import_entry(tkms_slashing_db *db, const json_t *entry, size_
             return st;
         snprintf(path, sizeof path, "%s.signed_attestations[%zu].signing_root", prefix, i);
         if ((st = get_signing_root(&root, buf, a, path, err)) != TKMS_OK ||
-            (st = slashing_merge_attestation(db, id, source, target, root, err)) != TKMS_OK)
+            (st = slashing_merge(db, SLASHING_ATTESTATION, id, source, target, root,
+                                  err)) != TKMS_OK)
             return st;
     }
     return TKMS_OK;
@@ -161,20 +163,20 @@ tkms_status tkms_slashing_import(tkms_slashing_db *db, const char *json, size_t 
     if ((st = json_get_hex(genesis, sizeof genesis, metadata, "metadata.genesis_validators_root",
                            what, err)) != TKMS_OK ||
         (st = json_field(&data, doc, "data", JSON_ARRAY, true, what, err)) != TKMS_OK ||
-        (st = slashing_begin(db, "start the import", err)) != TKMS_OK)
+        (st = slashing_begin(db, SLASHING_TX_ALL, "start the import", err)) != TKMS_OK)
         goto done;
     if ((st = slashing_bind_genesis(db, genesis, err)) != TKMS_OK)
         goto rollback;
     for (size_t i = 0; i < json_array_size(data); i++)
         if ((st = import_entry(db, json_array_get(data, i), i, err)) != TKMS_OK)
             goto rollback;
-    if ((st = slashing_commit(db, "commit the import", err)) == TKMS_OK) {
+    if ((st = db->ops->commit(db, "commit the import", err)) == TKMS_OK) {
         db->bound = true;
         memcpy(db->genesis, genesis, sizeof genesis);
     }
     goto done;
 rollback:
-    slashing_rollback(db);
+    db->ops->rollback(db);
 done:
     json_decref(doc);
     return st;
@@ -210,38 +212,32 @@ static bool put(json_t *parent, const char *key, json_t *value)
                         : json_array_append_new(parent, value)) == 0;
 }
 
-/* Appends one record object per row of `sql` (bound to the validator id):
- * integer columns named by names[0..n), then a signing root column. */
-static tkms_status export_records(tkms_slashing_db *db, json_t *array, int64_t id,
-                                  const char *sql, const char *const *names, int n,
-                                  tkms_err *err)
+/* The array a listing appends record objects to, and their member names. */
+typedef struct {
+    json_t *array;
+    const char *const *names;   /* "slot", or "source_epoch" and "target_epoch" */
+    int n;
+} record_list;
+
+/* Appends one record object: its numbers, then its signing root if known. */
+static tkms_status add_record(void *arg, int64_t a, int64_t b, const uint8_t *root,
+                              tkms_err *err)
 {
-    static const char doing[] = "read the signing history";
-    sqlite3_stmt *st;
-    tkms_status status = slashing_prepare(db, &st, sql, doing, err);
-    if (status != TKMS_OK)
-        return status;
-    sqlite3_bind_int64(st, 1, id);
-    int rc = SQLITE_DONE;
-    while (status == TKMS_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        json_t *record = json_object();
-        bool ok = record != NULL;
-        for (int i = 0; ok && i < n; i++)
-            ok = put(record, names[i], decimal(sqlite3_column_int64(st, i)));
-        if (ok && sqlite3_column_type(st, n) == SQLITE_BLOB &&
-            sqlite3_column_bytes(st, n) == TKMS_ROOT_SIZE)
-            ok = put(record, "signing_root", hex_string(sqlite3_column_blob(st, n), TKMS_ROOT_SIZE));
-        if (!ok) {
-            json_decref(record);
-            record = NULL;
-        }
-        if (!put(array, NULL, record))
-            status = tkms_fail(err, TKMS_ERR_NO_MEMORY, "%s: out of memory", what);
+    const record_list *list = arg;
+    const int64_t values[] = {a, b};
+    json_t *record = json_object();
+    bool ok = record != NULL;
+    for (int i = 0; ok && i < list->n; i++)
+        ok = put(record, list->names[i], decimal(values[i]));
+    if (ok && root != NULL)
+        ok = put(record, "signing_root", hex_string(root, TKMS_ROOT_SIZE));
+    if (!ok) {
+        json_decref(record);
+        record = NULL;
     }
-    if (status == TKMS_OK && rc != SQLITE_DONE)
-        status = slashing_sql_fail(db, err, doing);
-    sqlite3_finalize(st);
-    return status;
+    if (!put(list->array, NULL, record))
+        return tkms_fail(err, TKMS_ERR_NO_MEMORY, "%s: out of memory", what);
+    return TKMS_OK;
 }
 
 /* Appends the data[] entry of one key (id 0: no history). */
@@ -256,43 +252,29 @@ static tkms_status export_key(tkms_slashing_db *db, json_t *data, int64_t id,
               put(entry, "signed_attestations", json_incref(attestations)) &&
               put(data, NULL, json_incref(entry));
     tkms_status st = ok ? TKMS_OK : tkms_fail(err, TKMS_ERR_NO_MEMORY, "%s: out of memory", what);
+    record_list block_list = {blocks, block_names, 1};
+    record_list attestation_list = {attestations, attestation_names, 2};
     if (st == TKMS_OK && id != 0)
-        st = export_records(db, blocks, id,
-                            "SELECT slot, signing_root FROM signed_blocks"
-                            " WHERE validator_id = ? ORDER BY slot",
-                            block_names, 1, err);
+        st = db->ops->each_record(db, SLASHING_BLOCK, id, add_record, &block_list, err);
     if (st == TKMS_OK && id != 0)
-        st = export_records(db, attestations, id,
-                            "SELECT source_epoch, target_epoch, signing_root"
-                            " FROM signed_attestations WHERE validator_id = ?"
-                            " ORDER BY target_epoch, source_epoch",
-                            attestation_names, 2, err);
+        st = db->ops->each_record(db, SLASHING_ATTESTATION, id, add_record, &attestation_list,
+                                  err);
     json_decref(entry);
     json_decref(blocks);
     json_decref(attestations);
     return st;
 }
 
-static tkms_status export_all(tkms_slashing_db *db, json_t *data, tkms_err *err)
+typedef struct {
+    tkms_slashing_db *db;
+    json_t *data;
+} key_list;
+
+static tkms_status add_key(void *arg, int64_t id, const uint8_t pubkey[TKMS_PUBLIC_KEY_SIZE],
+                           tkms_err *err)
 {
-    static const char doing[] = "list the keys";
-    sqlite3_stmt *st;
-    tkms_status status = slashing_prepare(db, &st, "SELECT id, pubkey FROM validators ORDER BY id",
-                                          doing, err);
-    if (status != TKMS_OK)
-        return status;
-    int rc = SQLITE_DONE;
-    while (status == TKMS_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (sqlite3_column_bytes(st, 1) != TKMS_PUBLIC_KEY_SIZE)
-            status = tkms_fail(err, TKMS_ERR_IO, "slashing db: a stored public key is corrupt");
-        else
-            status = export_key(db, data, sqlite3_column_int64(st, 0),
-                                sqlite3_column_blob(st, 1), err);
-    }
-    if (status == TKMS_OK && rc != SQLITE_DONE)
-        status = slashing_sql_fail(db, err, doing);
-    sqlite3_finalize(st);
-    return status;
+    const key_list *list = arg;
+    return export_key(list->db, list->data, id, pubkey, err);
 }
 
 tkms_status slashing_export_locked(tkms_slashing_db *db, char **json,
@@ -309,8 +291,9 @@ tkms_status slashing_export_locked(tkms_slashing_db *db, char **json,
               put(metadata, "genesis_validators_root", hex_string(db->genesis, TKMS_ROOT_SIZE)) &&
               put(doc, "data", json_incref(data));
     tkms_status st = ok ? TKMS_OK : tkms_fail(err, TKMS_ERR_NO_MEMORY, "%s: out of memory", what);
+    key_list all = {db, data};
     if (st == TKMS_OK && pubkeys == NULL)
-        st = export_all(db, data, err);
+        st = db->ops->each_key(db, add_key, &all, err);
     for (size_t i = 0; st == TKMS_OK && pubkeys != NULL && i < count; i++) {
         int64_t id;
         if ((st = slashing_validator(db, pubkeys[i], false, &id, NULL, err)) == TKMS_OK)
@@ -331,11 +314,11 @@ tkms_status tkms_slashing_export(tkms_slashing_db *db, char **json,
     *json = NULL;
     if (db == NULL)
         return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT, "%s: no database", what);
-    tkms_status st = slashing_begin_read(db, "start the export", err);
+    tkms_status st = slashing_begin(db, SLASHING_TX_READ, "start the export", err);
     if (st != TKMS_OK)
         return st;
     st = slashing_export_locked(db, json, pubkeys, count, err);
-    slashing_rollback(db);   /* read only: nothing to commit */
+    db->ops->rollback(db);   /* read only: nothing to commit */
     return st;
 }
 
@@ -346,16 +329,17 @@ tkms_status tkms_slashing_delete_key(tkms_slashing_db *db,
     *json = NULL;
     if (db == NULL || pubkey == NULL)
         return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT, "%s: no database or key", what);
-    tkms_status st = slashing_begin(db, "delete the key", err);
+    tkms_status st = slashing_begin(db, SLASHING_TX_CHECKS, "delete the key", err);
     if (st != TKMS_OK)
         return st;
     int64_t id;
     const uint8_t (*one)[TKMS_PUBLIC_KEY_SIZE] = (const uint8_t (*)[TKMS_PUBLIC_KEY_SIZE])pubkey;
-    if ((st = slashing_validator(db, pubkey, true, &id, NULL, err)) != TKMS_OK ||
-        (st = slashing_set_enabled(db, id, false, err)) != TKMS_OK ||
+    if ((st = db->ops->lock_key(db, pubkey, err)) != TKMS_OK ||
+        (st = slashing_validator(db, pubkey, true, &id, NULL, err)) != TKMS_OK ||
+        (st = db->ops->set_enabled(db, id, false, err)) != TKMS_OK ||
         (st = slashing_export_locked(db, json, one, 1, err)) != TKMS_OK ||
-        (st = slashing_commit(db, "delete the key", err)) != TKMS_OK) {
-        slashing_rollback(db);
+        (st = db->ops->commit(db, "delete the key", err)) != TKMS_OK) {
+        db->ops->rollback(db);
         free(*json);
         *json = NULL;
     }

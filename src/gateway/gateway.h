@@ -1,0 +1,58 @@
+/*
+ * gateway.h — the gateway daemon (`tkms gateway`): a Web3Signer-compatible
+ * remote signer whose keys are split among threshold servers. It never
+ * holds a share; it fans each request out to every server holding shares
+ * of the key, combines the first K valid partials, and locks out a server
+ * that returns an invalid one.
+ *
+ * Listeners: the main one (HTTPS; mutual TLS when a client authenticates
+ * by certificate, else server-authenticated TLS with bearer tokens), and
+ * one plain-HTTP loopback listener per client configured with `auth:
+ * listen` (validator clients that can present neither, like Lodestar
+ * 1.5.1: the address is the identity).
+ *
+ * Data directory D: keys/ (key_registry.h), bans.sqlite (the ban list,
+ * unless `db` names PostgreSQL).
+ *
+ * API (errors are {"error": "<reason>"}):
+ *   POST /api/v1/eth2/sign/0xKEY   Web3Signer: 200 {"signature": "0x…"};
+ *        400 malformed or signing-root mismatch; 403 the key is not this
+ *        client's; 404 unknown key; 412 refused by the servers' slashing
+ *        protection; 503 fewer than K valid partials (the reason says what
+ *        each server did)
+ *   GET  /api/v1/eth2/publicKeys   the keys assigned to this client
+ *   GET  /upcheck                  {"status": "OK"}
+ *   GET  /healthcheck              per key: healthy shares against K
+ *   GET  /metrics                  Prometheus text
+ * A server that answers with a validly signed response holding an invalid
+ * partial is banned (tkms/banlist.h) with that response and the request
+ * as evidence, logged, counted, and skipped until `tkms gateway unban`.
+ */
+#ifndef TKMS_GATEWAY_GATEWAY_H
+#define TKMS_GATEWAY_GATEWAY_H
+
+#include <stdint.h>
+
+#include "gateway_config.h"
+#include "tkms/status.h"
+
+typedef struct tkms_gateway tkms_gateway;
+
+/* Opens the data directory (created 0700), the key registry and the ban
+ * list, and binds every listener. `cfg` is borrowed and must outlive the
+ * gateway. Returns TKMS_OK or the first failure with its reason. */
+tkms_status tkms_gateway_open(tkms_gateway **out, const gateway_config *cfg, tkms_err *err);
+
+/* The main listener's bound port (useful with port 0). */
+uint16_t tkms_gateway_port(const tkms_gateway *g);
+
+/* Serves until SIGINT or SIGTERM. */
+tkms_status tkms_gateway_run(tkms_gateway *g, tkms_err *err);
+
+/* Closes everything (NULL is fine). */
+void tkms_gateway_free(tkms_gateway *g);
+
+/* The ban list file of a data directory without `db`. */
+#define GATEWAY_BANS_FILE "bans.sqlite"
+
+#endif /* TKMS_GATEWAY_GATEWAY_H */
