@@ -1,7 +1,8 @@
 /*
  * gateway.c — the gateway's lifecycle: data directory, key registry, ban
- * list, the fan-out to the servers, the listeners, periodic health checks
- * of every server, and an orderly stop on SIGINT/SIGTERM.
+ * list, slashing records (their database, worker and loop queue are
+ * gateway_sign.c's), the fan-out to the servers, the listeners, periodic
+ * health checks of every server, and an orderly stop on SIGINT/SIGTERM.
  */
 #include "gateway_internal.h"
 
@@ -182,6 +183,8 @@ tkms_status tkms_gateway_open(tkms_gateway **out, const gateway_config *cfg, tkm
     }
     if (st == TKMS_OK && (g->base = event_base_new()) == NULL)
         st = tkms_fail(err, TKMS_ERR_NO_MEMORY, "cannot create the event loop");
+    if (st == TKMS_OK)
+        st = gateway_records_open(g, err);
     if (st == TKMS_OK) {
         tkms_fanout_options fan = {
             .ca_file = cfg->servers_tls_ca,
@@ -238,9 +241,13 @@ void tkms_gateway_free(tkms_gateway *g)
 {
     if (g == NULL)
         return;
+    g->stopping = true;
     for (size_t i = 0; i < g->listener_count; i++)
         tkms_http_server_free(g->listeners[i].http);
     free(g->listeners);
+    /* Requests still in a slashing check are answered (503) before the
+     * fan-out, the loop and the metrics go. */
+    gateway_records_close(g);
     tkms_fanout_free(g->fanout);
     if (g->on_sigint != NULL)
         event_free(g->on_sigint);

@@ -1,20 +1,50 @@
 /*
  * gateway_internal.h — what the gateway's lifecycle (gateway.c), its routes
- * (gateway_routes.c) and its sign fan-out (gateway_sign.c) share.
+ * (gateway_routes.c) and its sign path (gateway_sign.c: the gateway's own
+ * slashing records, then the fan-out) share.
  */
 #ifndef TKMS_GATEWAY_INTERNAL_H
 #define TKMS_GATEWAY_INTERNAL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 
 #include <event2/event.h>
 
 #include "gateway.h"
 #include "key_registry.h"
+#include "loop_queue.h"
 #include "metrics.h"
 #include "tkms/banlist.h"
 #include "tkms/http_fanout.h"
 #include "tkms/http_server.h"
+#include "tkms/slashing.h"
+#include "tkms/workpool.h"
+
+/* Most slashing checks one group commit takes (the rest wait for the next). */
+#define GATEWAY_RECORD_MAX_BATCH 128
+
+struct sign_request;
+
+/*
+ * The gateway's own slashing records (gateway_sign.c). Sign requests that
+ * need a record (BLOCK_V2, ATTESTATION) wait in `head`..`tail`; one job on
+ * `pool` at a time (`running`) takes them in arrival order, up to
+ * GATEWAY_RECORD_MAX_BATCH, checks them in one slashing batch (one COMMIT)
+ * and posts each back to the loop through `loop`. Only that job touches
+ * `db` (so one handle serves, whatever the pool's size). `lock` guards the
+ * list, `running` and the counters.
+ */
+typedef struct {
+    tkms_slashing_db *db;
+    tkms_workpool *pool;
+    loop_queue *loop;
+    pthread_mutex_t lock;
+    bool lock_ready;                    /* `lock` was initialised            */
+    struct sign_request *head, *tail;
+    bool running;                       /* a commit job is queued or running */
+    uint64_t commits, records, largest; /* for /metrics                      */
+} gateway_records;
 
 /* What the gateway knows of one threshold server's health. */
 typedef struct {
@@ -41,6 +71,8 @@ struct tkms_gateway {
     tkms_fanout *fanout;
     server_metrics *metrics;
     uint64_t lockouts;
+    gateway_records records;            /* the gateway's slashing records    */
+    bool stopping;                      /* tkms_gateway_free has begun       */
     struct event_base *base;
     struct event *on_sigint, *on_sigterm, *health_timer;
     gateway_listener *listeners;        /* [0] main, then LISTEN clients     */
@@ -50,10 +82,24 @@ struct tkms_gateway {
 /* The HTTP handler of every listener (arg: its gateway_listener). */
 void gateway_handle(tkms_http_request *req, void *arg);
 
-/* Starts the fan-out of a sign request for `entry` (the caller checked
- * the client may use it); replies when done. */
+/* Signs for `entry` (the caller checked the client may use it): parses
+ * the body; for BLOCK_V2 and ATTESTATION checks and records it in the
+ * gateway's slashing database on a worker thread first (412 refused, 503
+ * not recorded; nothing goes to the servers then); then fans it out.
+ * Replies when done. Loop thread. */
 void gateway_sign(struct tkms_gateway *g, tkms_http_request *req,
                   const gateway_key_entry *entry, double started);
+
+/* Opens the gateway's slashing database (D/slashing.sqlite, or cfg->db),
+ * bound to cfg->genesis_validators_root (another root: the open fails
+ * with the database's message), its worker pool and the loop queue that
+ * brings checked requests back to g->base. Needs g->base. */
+tkms_status gateway_records_open(struct tkms_gateway *g, tkms_err *err);
+
+/* Stops the worker (the checks under way finish and come back through the
+ * loop queue; with g->stopping set they are answered 503) and closes the
+ * database. Safe on a half-opened or zeroed g->records. */
+void gateway_records_close(struct tkms_gateway *g);
 
 /* Starts one round of health checks (GET /health at every server). */
 void gateway_check_health(struct tkms_gateway *g);

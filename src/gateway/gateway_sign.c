@@ -1,13 +1,24 @@
 /*
  * gateway_sign.c — one Web3Signer sign request at the gateway: the body is
- * checked and its signing root computed here, then sent at once to every
- * server holding shares of the key (skipping banned ones) over the
- * fan-out's persistent mutual-TLS connections; each answer goes to the
- * request's sign session (sign_session.h), and the client gets its
- * signature as soon as K valid partials are in. Servers that are still
- * answering then finish in the background (their connections stay open
- * for the next request). A server proven to have lied is banned with its
- * signed response and the request as evidence.
+ * checked and its signing root computed here. A block proposal or an
+ * attestation is then checked and recorded in the gateway's own slashing
+ * database (EIP-3076, tkms/slashing.h) before any server sees it: that
+ * database may be shared by several gateways serving the same keys
+ * (PostgreSQL), so two gateways (an old and a new validator client after a
+ * migration) cannot both get a slashable pair signed, and a refusal costs
+ * the servers nothing. The check runs on a worker thread, never on the
+ * event loop, and checks arriving together share one COMMIT (a group
+ * commit, as the servers' record_queue.c); the request then comes back to
+ * the loop (loop_queue.h) for the fan-out.
+ *
+ * The fan-out sends the request at once to every server holding shares of
+ * the key (skipping banned ones) over the fan-out's persistent mutual-TLS
+ * connections; each answer goes to the request's sign session
+ * (sign_session.h), and the client gets its signature as soon as K valid
+ * partials are in. Servers that are still answering then finish in the
+ * background (their connections stay open for the next request). A server
+ * proven to have lied is banned with its signed response and the request
+ * as evidence.
  */
 #include "gateway_internal.h"
 
@@ -21,6 +32,8 @@
 #include "tkms/eth2.h"
 #include "tkms/hex.h"
 #include "tkms/log.h"
+
+#define PATH_SIZE 4096
 
 typedef struct sign_request sign_request;
 
@@ -42,6 +55,19 @@ struct sign_request {
     int refused_412, refused_400;
     char refusal[200];          /* a server's 412/400 reason */
     double started;
+
+    /* The gateway's slashing check (BLOCK_V2, ATTESTATION): what is
+     * checked, then the decision (set on the worker thread, read on the
+     * loop thread after the loop queue handed the request back). */
+    tkms_eth2_type type;
+    uint8_t pubkey[TKMS_PUBLIC_KEY_SIZE];   /* a copy: the registry is the loop's */
+    uint64_t slot_or_source, target;
+    uint8_t signing_root[TKMS_ROOT_SIZE];
+    int check_http;             /* 200 recorded; 400, 412, 500, 503 */
+    char check_reason[TKMS_ERR_MESSAGE_SIZE + 64];
+    struct sign_request *next;  /* gateway_records' list */
+    loop_queue_item back;       /* to the loop once checked */
+
     server_call calls[];
 };
 
@@ -162,39 +188,13 @@ static void on_answer(void *arg, const tkms_fanout_result *res)
     }
 }
 
-void gateway_sign(struct tkms_gateway *g, tkms_http_request *req,
-                  const gateway_key_entry *entry, double started)
+/* Sends the request to every server holding shares of the key. */
+static void fan_out(sign_request *r)
 {
-    size_t len;
-    const char *body = tkms_http_request_body(req, &len);
-    tkms_eth2_request parsed;
-    tkms_err e;
-    tkms_status st = tkms_eth2_parse_sign_request(&parsed, body, len, &g->cfg->chain, &e);
-    if (st != TKMS_OK) {
-        gateway_reply_error(g, req, SERVER_ROUTE_SIGN, st == TKMS_ERR_NO_MEMORY ? 500 : 400,
-                            e.message, started);
-        return;
-    }
+    struct tkms_gateway *g = r->g;
+    const gateway_key_entry *entry = r->entry;
     const gateway_key *key = &entry->key;
-    sign_request *r = calloc(1, sizeof *r + key->server_count * sizeof(server_call));
-    if (r == NULL || (r->body = malloc(len + 1)) == NULL) {
-        free(r);
-        gateway_reply_error(g, req, SERVER_ROUTE_SIGN, 500, "out of memory", started);
-        return;
-    }
-    memcpy(r->body, body, len);
-    r->body[len] = '\0';
-    r->body_len = len;
-    r->g = g;
-    r->req = req;
-    r->entry = entry;
-    r->started = started;
-    st = gateway_session_new(&r->session, key, parsed.type, parsed.signing_root, &e);
-    if (st != TKMS_OK) {
-        request_free(r);
-        gateway_reply_error(g, req, SERVER_ROUTE_SIGN, 500, e.message, started);
-        return;
-    }
+    tkms_err e;
     char path[160];
     snprintf(path, sizeof path, "/v1/eth2/sign/%s", entry->hex);
     /* Count every call first: a callback never runs inside
@@ -212,9 +212,9 @@ void gateway_sign(struct tkms_gateway *g, tkms_http_request *req,
             char url[600];
             snprintf(url, sizeof url, "%s%s", server->url, path);
             r->calls[i] = (server_call){r, i};
-            if (tkms_fanout_request(g->fanout, "POST", url, "application/json", r->body, len,
-                                    g->cfg->timeout_ms, on_answer, &r->calls[i], NULL,
-                                    &e) != TKMS_OK) {
+            if (tkms_fanout_request(g->fanout, "POST", url, "application/json", r->body,
+                                    r->body_len, g->cfg->timeout_ms, on_answer, &r->calls[i],
+                                    NULL, &e) != TKMS_OK) {
                 state = gateway_session_failed(r->session, i, e.message);
                 r->outstanding--;
             } else {
@@ -227,4 +227,268 @@ void gateway_sign(struct tkms_gateway *g, tkms_http_request *req,
         answer(r, gateway_session_state_of(r->session));
         request_free(r);
     }
+}
+
+/* ---- the gateway's slashing records ------------------------------------------ */
+
+static void set_check(sign_request *r, int http, const char *prefix, const char *reason)
+{
+    r->check_http = http;
+    snprintf(r->check_reason, sizeof r->check_reason, "%s%s", prefix, reason);
+}
+
+/* Checks one request inside the open batch. */
+static void check_one(tkms_slashing_db *db, sign_request *r)
+{
+    tkms_err e;
+    tkms_err_clear(&e);
+    tkms_status st =
+        r->type == TKMS_ETH2_BLOCK_V2
+            ? tkms_slashing_check_block(db, r->pubkey, r->slot_or_source, r->signing_root, &e)
+            : tkms_slashing_check_attestation(db, r->pubkey, r->slot_or_source, r->target,
+                                              r->signing_root, &e);
+    switch (st) {
+    case TKMS_OK:
+        set_check(r, 200, "", "");      /* durable only once the batch commits */
+        break;
+    case TKMS_ERR_REFUSED:
+        set_check(r, 412, "refused by the gateway's slashing protection: ", e.message);
+        break;
+    case TKMS_ERR_INVALID_ARGUMENT:
+        set_check(r, 400, "", e.message);
+        break;
+    case TKMS_ERR_NO_MEMORY:
+        set_check(r, 500, "", "out of memory");
+        break;
+    default:    /* could not check or record: not signed, the client may retry */
+        set_check(r, 503, "the gateway could not record the slashing check: ", e.message);
+        break;
+    }
+}
+
+/*
+ * One group commit: every check of the batch in one slashing transaction.
+ * Sorted by key first (stable, so one key's requests keep their order):
+ * with PostgreSQL each check holds its key's lock until the COMMIT, and
+ * batches that all take their keys in the same order never deadlock, here
+ * or against another gateway.
+ */
+static void check_batch(tkms_slashing_db *db, sign_request **batch, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        sign_request *r = batch[i];
+        size_t j = i;
+        for (; j > 0 && memcmp(batch[j - 1]->pubkey, r->pubkey, TKMS_PUBLIC_KEY_SIZE) > 0; j--)
+            batch[j] = batch[j - 1];
+        batch[j] = r;
+    }
+    tkms_err e;
+    if (tkms_slashing_begin(db, &e) != TKMS_OK) {
+        for (size_t i = 0; i < n; i++)
+            set_check(batch[i], 503, "the gateway could not record the slashing check: ",
+                      e.message);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        check_one(db, batch[i]);
+    if (tkms_slashing_commit(db, &e) == TKMS_OK)
+        return;
+    /* Nothing of the batch was recorded: what it allowed may not be signed,
+     * and a refusal may have rested on a record that is gone. */
+    for (size_t i = 0; i < n; i++)
+        if (batch[i]->check_http == 200 || batch[i]->check_http == 412)
+            set_check(batch[i], 503, "the gateway could not record the slashing check: ",
+                      e.message);
+}
+
+/* Back on the loop thread with the decision. */
+static void after_check(void *arg)
+{
+    sign_request *r = arg;
+    struct tkms_gateway *g = r->g;
+    if (g->stopping && r->check_http == 200)
+        set_check(r, 503, "", "the gateway is stopping");
+    if (r->check_http == 200) {
+        fan_out(r);
+        return;
+    }
+    char reason[300], root[TKMS_HEX_SIZE(TKMS_ROOT_SIZE)];
+    tkms_hex_encode(root, r->signing_root, TKMS_ROOT_SIZE);
+    tkms_log(r->check_http == 412 ? TKMS_LOG_WARN : g->stopping ? TKMS_LOG_INFO : TKMS_LOG_ERROR,
+             r->check_http == 412 ? "refused by the gateway's slashing protection"
+                                  : "no slashing record: not signed",
+             "key=%s type=%s signing_root=%s client=%s status=%d reason=%s", r->entry->hex,
+             tkms_eth2_type_name(r->type), root, r->entry->client[0] ? r->entry->client : "-",
+             r->check_http, tkms_log_quote(reason, sizeof reason, r->check_reason));
+    gateway_reply_error(g, r->req, SERVER_ROUTE_SIGN, r->check_http, r->check_reason,
+                        r->started);
+    r->req = NULL;
+    request_free(r);
+}
+
+/* The commit job (a worker thread): batches until the list is empty. Only
+ * one runs at a time (records->running), so it has the handle to itself. */
+static void records_job(void *arg)
+{
+    struct tkms_gateway *g = arg;
+    gateway_records *rec = &g->records;
+    for (;;) {
+        sign_request *batch[GATEWAY_RECORD_MAX_BATCH];
+        size_t n = 0;
+        pthread_mutex_lock(&rec->lock);
+        while (rec->head != NULL && n < GATEWAY_RECORD_MAX_BATCH) {
+            batch[n++] = rec->head;
+            rec->head = rec->head->next;
+        }
+        if (rec->head == NULL)
+            rec->tail = NULL;
+        if (n == 0)
+            rec->running = false;
+        pthread_mutex_unlock(&rec->lock);
+        if (n == 0)
+            return;
+        double began = gateway_now();
+        check_batch(rec->db, batch, n);
+        double ms = (gateway_now() - began) * 1e3;
+        pthread_mutex_lock(&rec->lock);
+        rec->commits++;
+        rec->records += n;
+        if (n > rec->largest)
+            rec->largest = n;
+        pthread_mutex_unlock(&rec->lock);
+        tkms_log(TKMS_LOG_DEBUG, "slashing commit", "checks=%zu ms=%.3f", n, ms);
+        /* Each request belongs to the loop again once posted. */
+        for (size_t i = 0; i < n; i++)
+            loop_queue_post(rec->loop, &batch[i]->back, after_check, batch[i]);
+    }
+}
+
+/* Queues the request's check; starts the commit job when none runs. */
+static void records_submit(struct tkms_gateway *g, sign_request *r)
+{
+    gateway_records *rec = &g->records;
+    r->next = NULL;
+    pthread_mutex_lock(&rec->lock);
+    if (rec->tail != NULL)
+        rec->tail->next = r;
+    else
+        rec->head = r;
+    rec->tail = r;
+    bool start = !rec->running;
+    rec->running = true;
+    pthread_mutex_unlock(&rec->lock);
+    if (!start || tkms_workpool_submit(rec->pool, records_job, g) == TKMS_OK)
+        return;
+    /* No job runs, so the list holds only what this thread queued. */
+    pthread_mutex_lock(&rec->lock);
+    sign_request *waiting = rec->head;
+    rec->head = rec->tail = NULL;
+    rec->running = false;
+    pthread_mutex_unlock(&rec->lock);
+    while (waiting != NULL) {
+        sign_request *next = waiting->next;
+        set_check(waiting, 503, "the gateway could not queue the slashing check: ",
+                  "out of memory");
+        after_check(waiting);
+        waiting = next;
+    }
+}
+
+tkms_status gateway_records_open(struct tkms_gateway *g, tkms_err *err)
+{
+    gateway_records *rec = &g->records;
+    const gateway_config *cfg = g->cfg;
+    if (pthread_mutex_init(&rec->lock, NULL) != 0)
+        return tkms_fail(err, TKMS_ERR_NO_MEMORY, "cannot create a mutex");
+    rec->lock_ready = true;
+    char path[PATH_SIZE];
+    snprintf(path, sizeof path, "%s/%s", cfg->data_dir, GATEWAY_SLASHING_FILE);
+    tkms_err e;
+    tkms_status st = tkms_slashing_open(&rec->db, cfg->db != NULL ? cfg->db : path,
+                                        cfg->genesis_validators_root, &e);
+    if (st != TKMS_OK)      /* the message hides a URL's password */
+        return tkms_fail(err, st, "the gateway's slashing database: %s", e.message);
+    st = tkms_workpool_new(&rec->pool, 1, err);
+    if (st == TKMS_OK)
+        st = loop_queue_new(&rec->loop, g->base, err);
+    return st;
+}
+
+void gateway_records_close(struct tkms_gateway *g)
+{
+    gateway_records *rec = &g->records;
+    tkms_workpool_free(rec->pool);      /* the last batch finishes, posts back */
+    rec->pool = NULL;
+    loop_queue_free(rec->loop);         /* answers what came back */
+    rec->loop = NULL;
+    if (rec->commits > 0)
+        tkms_log(TKMS_LOG_INFO, "slashing records", "checks=%llu commits=%llu largest_batch=%llu",
+                 (unsigned long long)rec->records, (unsigned long long)rec->commits,
+                 (unsigned long long)rec->largest);
+    tkms_slashing_close(rec->db);
+    rec->db = NULL;
+    if (rec->lock_ready)
+        pthread_mutex_destroy(&rec->lock);
+    rec->lock_ready = false;
+}
+
+/* ---- a request --------------------------------------------------------------- */
+
+void gateway_sign(struct tkms_gateway *g, tkms_http_request *req,
+                  const gateway_key_entry *entry, double started)
+{
+    size_t len;
+    const char *body = tkms_http_request_body(req, &len);
+    tkms_eth2_request parsed;
+    tkms_err e;
+    tkms_status st = tkms_eth2_parse_sign_request(&parsed, body, len, &g->cfg->chain, &e);
+    if (st != TKMS_OK) {
+        gateway_reply_error(g, req, SERVER_ROUTE_SIGN, st == TKMS_ERR_NO_MEMORY ? 500 : 400,
+                            e.message, started);
+        return;
+    }
+    bool record = parsed.type == TKMS_ETH2_BLOCK_V2 || parsed.type == TKMS_ETH2_ATTESTATION;
+    if (record && (!parsed.has_fork_info ||
+                   memcmp(parsed.fork_info.genesis_validators_root,
+                          g->cfg->genesis_validators_root, TKMS_ROOT_SIZE) != 0)) {
+        char have[TKMS_HEX_SIZE(TKMS_ROOT_SIZE)], want[TKMS_HEX_SIZE(TKMS_ROOT_SIZE)];
+        char reason[300];
+        tkms_hex_encode(have, parsed.fork_info.genesis_validators_root, TKMS_ROOT_SIZE);
+        tkms_hex_encode(want, g->cfg->genesis_validators_root, TKMS_ROOT_SIZE);
+        snprintf(reason, sizeof reason,
+                 "wrong genesis validators root: fork_info says %s, the gateway's chain is %s",
+                 have, want);
+        gateway_reply_error(g, req, SERVER_ROUTE_SIGN, 400, reason, started);
+        return;
+    }
+    const gateway_key *key = &entry->key;
+    sign_request *r = calloc(1, sizeof *r + key->server_count * sizeof(server_call));
+    if (r == NULL || (r->body = malloc(len + 1)) == NULL) {
+        free(r);
+        gateway_reply_error(g, req, SERVER_ROUTE_SIGN, 500, "out of memory", started);
+        return;
+    }
+    memcpy(r->body, body, len);
+    r->body[len] = '\0';
+    r->body_len = len;
+    r->g = g;
+    r->req = req;
+    r->entry = entry;
+    r->started = started;
+    r->type = parsed.type;
+    st = gateway_session_new(&r->session, key, parsed.type, parsed.signing_root, &e);
+    if (st != TKMS_OK) {
+        request_free(r);
+        gateway_reply_error(g, req, SERVER_ROUTE_SIGN, 500, e.message, started);
+        return;
+    }
+    if (!record) {
+        fan_out(r);
+        return;
+    }
+    memcpy(r->pubkey, entry->group_key, TKMS_PUBLIC_KEY_SIZE);
+    r->slot_or_source = parsed.type == TKMS_ETH2_BLOCK_V2 ? parsed.slot : parsed.source_epoch;
+    r->target = parsed.target_epoch;
+    memcpy(r->signing_root, parsed.signing_root, TKMS_ROOT_SIZE);
+    records_submit(g, r);
 }

@@ -6,8 +6,14 @@
 #     listener of their own; each may sign only its own keys (403 other-
 #     wise, 401 for a stranger); publicKeys lists a client's keys;
 #   - a signature comes back and `tkms verify` accepts it under the group
-#     key; a double vote is 412 (the servers' slashing protection); bad
-#     bodies 400; an unknown key 404;
+#     key; bad bodies 400; an unknown key 404;
+#   - slashing protection at the gateway itself: a double vote is 412 from
+#     the gateway's own database (its log and the reason say so) and no
+#     server's audit log has it; a request of another chain (fork_info's
+#     genesis validators root) is 400; a vote the gateway allows but the
+#     servers have a conflicting record of is 412 from the servers; the
+#     gateway's records (D/slashing.sqlite) survive a restart, and the
+#     gateway refuses to start on a database of another chain;
 #   - kill -9 of one server: signing goes on; /healthcheck says it is down;
 #   - a server that returns invalid partials (fault injection) is locked out
 #     with its signed response as evidence, the lockout survives a gateway
@@ -137,8 +143,43 @@ node -e 'const fs = require("fs"); const r = JSON.parse(fs.readFileSync(process.
 delete r.signingRoot; r.attestation.beacon_block_root = "0x" + "55".repeat(32); fs.writeFileSync(process.argv[2], JSON.stringify(r))' \
     "$CAPTURES/12_ATTESTATION.json" "$TMP/double.json"
 gw vc3 POST "/api/v1/eth2/sign/$KEY_B" "$TMP/double.json"
-assert_eq "a double vote: 412 from the servers' slashing protection" 412 "$STATUS"
+assert_eq "a double vote: 412" 412 "$STATUS"
 assert_contains "412 says why" "double vote" "$BODY"
+assert_contains "412: the gateway itself refused" "refused by the gateway's slashing protection" "$BODY"
+DOUBLE_LOG=$(grep "refused by the gateway's slashing protection" "$TMP/gw/log" | tail -1)
+assert_contains "the gateway logs its refusal" "key=$KEY_B type=ATTESTATION" "$DOUBLE_LOG"
+DOUBLE_ROOT=$(sed -n 's/.*signing_root=\(0x[0-9a-f]*\).*/\1/p' <<<"$DOUBLE_LOG")
+assert_match "the refusal names the signing root" '^0x[0-9a-f]{64}$' "$DOUBLE_ROOT"
+for p in p1 p2 p3; do
+    check "$p's audit log has the allowed vote" grep -q "$(root_of 12_ATTESTATION)" "$TMP/$p/data/audit.log"
+    check "$p's audit log has no request for the double vote" \
+        test -z "$(grep -F "$DOUBLE_ROOT" "$TMP/$p/data/audit.log")"
+done
+# attestation ROOT_BYTE SOURCE TARGET OUT [GVR]: 12_ATTESTATION with another
+# block root and epochs (and genesis validators root), no signingRoot.
+attestation() {
+    node -e 'const fs = require("fs"); const r = JSON.parse(fs.readFileSync(process.argv[1]));
+delete r.signingRoot; r.attestation.beacon_block_root = "0x" + process.argv[2].repeat(32);
+r.attestation.source.epoch = process.argv[3]; r.attestation.target.epoch = process.argv[4];
+if (process.argv[6]) r.fork_info.genesis_validators_root = process.argv[6];
+fs.writeFileSync(process.argv[5], JSON.stringify(r))' "$CAPTURES/12_ATTESTATION.json" "$@"
+}
+attestation 66 3 4 "$TMP/other-chain.json" "0x$(printf '%064d' 7)"
+gw vc3 POST "/api/v1/eth2/sign/$KEY_B" "$TMP/other-chain.json"
+assert_eq "another chain's genesis validators root: 400" 400 "$STATUS"
+assert_contains "400 says why" "wrong genesis validators root" "$BODY"
+# The servers still judge for themselves: they have signed 3->4 with one
+# block root (asked directly), the gateway has no record of it.
+attestation 77 3 4 "$TMP/direct.json"
+for p in p1 p2 p3; do
+    api "$p" gateway POST "/v1/eth2/sign/$KEY_B" "$TMP/direct.json"
+    assert_eq "$p signs 3->4 when asked directly" 200 "$STATUS"
+done
+attestation 78 3 4 "$TMP/conflict.json"
+gw vc3 POST "/api/v1/eth2/sign/$KEY_B" "$TMP/conflict.json"
+assert_eq "a vote the gateway allows but the servers refuse: 412" 412 "$STATUS"
+assert_contains "the servers' reason" "double vote" "$BODY"
+check "this 412 is the servers'" test -z "$(grep -F "refused by the gateway" <<<"$BODY")"
 gw vc1 GET /healthcheck
 assert_eq "healthcheck: up" 200 "$STATUS"
 assert_contains "healthcheck: every share healthy" '"healthy_shares":3' "$BODY"
@@ -173,11 +214,25 @@ gw vc1 GET /metrics
 assert_match "metrics: one lockout" 'tkms_gateway_lockouts_total 1' "$BODY"
 assert_match "metrics: p3 locked out" 'tkms_gateway_server_locked_out\{server="p3"\} 1' "$BODY"
 
-# --- restarts keep the ban; unban lifts it ---------------------------------------------------
-stop_server gw
+# --- restarts keep the ban and the slashing records; unban lifts the ban ------------------
+stop_server gw KILL                 # no orderly close: what was answered is on disk
+run "$TKMS" slashing export --db "$TMP/gw/data/slashing.sqlite" --file "$TMP/gw-history.json" \
+    --genesis-validators-root "$GVR"
+assert_eq "the gateway's slashing records export" 0 "$RC"
+assert_contains "they hold key B's votes" "$KEY_B" "$(cat "$TMP/gw-history.json" 2>/dev/null)"
+run timeout 20 "$TKMS" gateway --config "$TMP/gw/server.yaml" --genesis-validators-root "0x$(printf '%064d' 9)"
+assert_ne "a gateway of another chain does not start on these records" 0 "$RC"
+assert_contains "and says why" "bound to genesis validators root $GVR" "$ERR"
 check "the gateway restarts" start_gateway
-gw vc1 GET /healthcheck
+for _ in $(seq 1 25); do        # until its first health checks are in (slow under sanitizers)
+    gw vc1 GET /healthcheck
+    grep -qF '"name":"p3","up":true' <<<"$BODY" && break
+    sleep 0.2
+done
 assert_contains "p3 is still locked out after a restart" '"name":"p3","up":true,"locked_out":true' "$BODY"
+gw vc3 POST "/api/v1/eth2/sign/$KEY_B" "$TMP/double.json"
+assert_eq "after a restart the double vote is still refused" 412 "$STATUS"
+assert_contains "by the gateway's own records" "refused by the gateway's slashing protection" "$BODY"
 stop_server p3
 start_server p3                     # honest again
 run "$TKMS" gateway unban p3 --data-dir "$TMP/gw/data" --by test
