@@ -50,6 +50,7 @@ int cmd_server(int argc, char **argv);
 int cmd_gateway(int argc, char **argv);
 int cmd_cluster(int argc, char **argv);
 int cmd_bench_server(int argc, char **argv);
+int cmd_bench_gateway(int argc, char **argv);
 
 /* Seconds on `clock` (CLOCK_MONOTONIC, CLOCK_THREAD_CPUTIME_ID, …). */
 double cli_clock_seconds(clockid_t clock);

@@ -227,6 +227,8 @@ int cmd_bench(int argc, char **argv)
         return cmd_bench_dkg(argc - 1, argv + 1);
     if (argc > 1 && strcmp(argv[1], "server") == 0)
         return cmd_bench_server(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "gateway") == 0)
+        return cmd_bench_gateway(argc - 1, argv + 1);
     static const struct option options[] = {
         {"json", no_argument, NULL, 'j'},
         {"seconds", required_argument, NULL, 's'},
