@@ -143,7 +143,8 @@ typedef struct gateway_config {
     char *servers_tls_key;      /* absolute: its key                             */
     char *servers_tls_ca;       /* absolute: CA the servers' certificates chain to */
     char *keymanager_token_file;/* absolute, or NULL: keymanager API off         */
-    char *password_file;        /* absolute, or NULL: use $TKMS_PASSWORD if set  */
+    char *password_file;        /* absolute, or NULL; reserved (unused: the gateway
+                                   keeps no secret)                               */
 
     tkms_eth2_chain chain;      /* preset (network) and genesis fork version     */
     uint8_t genesis_validators_root[32];

@@ -1,7 +1,8 @@
 /*
  * gateway_internal.h — what the gateway's lifecycle (gateway.c), its routes
- * (gateway_routes.c) and its sign path (gateway_sign.c: the gateway's own
- * slashing records, then the fan-out) share.
+ * (gateway_routes.c), its sign path (gateway_sign.c: the gateway's own
+ * slashing records, then the fan-out) and the keymanager API
+ * (keymanager.c) share.
  */
 #ifndef TKMS_GATEWAY_INTERNAL_H
 #define TKMS_GATEWAY_INTERNAL_H
@@ -25,6 +26,7 @@
 #define GATEWAY_RECORD_MAX_BATCH 128
 
 struct sign_request;
+struct gateway_keymanager;
 
 /*
  * The gateway's own slashing records (gateway_sign.c). Sign requests that
@@ -34,6 +36,14 @@ struct sign_request;
  * and posts each back to the loop through `loop`. Only that job touches
  * `db` (so one handle serves, whatever the pool's size). `lock` guards the
  * list, `running` and the counters.
+ *
+ * Exclusive use of `db` by others (keymanager.c): `pool` has exactly one
+ * thread (gateway_keymanager_open checks it), so a job submitted to it
+ * runs alone, between commit jobs, and may use `db` (import, export,
+ * delete_key: never inside a batch). Such a job ends by handing its
+ * result back with loop_queue_post — to `loop` when it must come after
+ * every checked request the commit jobs before it posted (the FIFO order
+ * the keymanager's removal of a key relies on, below).
  */
 typedef struct {
     tkms_slashing_db *db;
@@ -61,6 +71,26 @@ typedef struct {
     long client;                /* a LISTEN client's index, or -1 (main)   */
 } gateway_listener;
 
+/*
+ * Registry entries and sign requests — the removal rule. A sign request
+ * holds a pointer to its key's registry entry (gateway_key_entry, and the
+ * group, holders and indices inside it) from gateway_sign until it is
+ * freed. It is alive only (a) inside the loop callback that started it,
+ * (b) in the records pipeline (waiting, in a commit job, or posted back to
+ * records.loop), or (c) with fan-out calls outstanding, each of which ends
+ * within its timeout (cfg->timeout_ms for sign calls); it never starts a
+ * new fan-out call after its last one ended. So an entry may be freed
+ * (gateway_registry_remove) only once the key has stopped being served
+ * (new requests get 404: gateway_keymanager_retired) and then
+ *   1. a job on records.pool has run after that moment and posted to
+ *      records.loop, and that item has run on the loop (every request of
+ *      (b) is then answered or in the fan-out), and
+ *   2. after that item, tkms_fanout_pending was 0 at some moment, or
+ *      cfg->timeout_ms (at least the health checks' 2 s) plus a margin
+ *      has passed (every call of (c) has ended).
+ * keymanager.c removes keys exactly so. Anything that makes sign requests
+ * hold entries longer (retries, other queues) must keep this rule true.
+ */
 struct tkms_gateway {
     const gateway_config *cfg;
     gateway_server_config *servers;     /* cfg's servers, for the registry  */
@@ -72,6 +102,7 @@ struct tkms_gateway {
     server_metrics *metrics;
     uint64_t lockouts;
     gateway_records records;            /* the gateway's slashing records    */
+    struct gateway_keymanager *keymanager;  /* NULL: keymanager API off        */
     bool stopping;                      /* tkms_gateway_free has begun       */
     struct event_base *base;
     struct event *on_sigint, *on_sigterm, *health_timer;
@@ -86,7 +117,8 @@ void gateway_handle(tkms_http_request *req, void *arg);
  * the body; for BLOCK_V2 and ATTESTATION checks and records it in the
  * gateway's slashing database on a worker thread first (412 refused, 503
  * not recorded; nothing goes to the servers then); then fans it out.
- * Replies when done. Loop thread. */
+ * Replies when done. Loop thread. The request uses `entry` until it is
+ * freed: see the removal rule above. */
 void gateway_sign(struct tkms_gateway *g, tkms_http_request *req,
                   const gateway_key_entry *entry, double started);
 

@@ -1,9 +1,13 @@
 /*
  * gateway_routes.c — the gateway's HTTP side: who the client is (its own
  * loopback listener, a bearer token, or its certificate), the Web3Signer
- * routes, /healthcheck and /metrics. Signing itself is gateway_sign.c.
+ * routes, /healthcheck and /metrics. Signing itself is gateway_sign.c; the
+ * keymanager API (/eth/v1/keystores) is keymanager.c. A key a keymanager
+ * DELETE is retiring is no longer served: unknown to signing, left out of
+ * the listings.
  */
 #include "gateway_internal.h"
+#include "keymanager.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,7 +105,7 @@ static void public_keys(struct tkms_gateway *g, tkms_http_request *req, const ch
     json_t *list = json_array();
     for (size_t i = 0; i < gateway_registry_count(g->keys); i++) {
         const gateway_key_entry *e = gateway_registry_at(g->keys, i);
-        if (strcmp(e->client, client) == 0)
+        if (strcmp(e->client, client) == 0 && !gateway_keymanager_retired(g, e->group_key))
             json_array_append_new(list, json_string(e->hex));
     }
     reply_json(g, req, SERVER_ROUTE_OTHER, list, started);
@@ -121,6 +125,8 @@ static void healthcheck(struct tkms_gateway *g, tkms_http_request *req, double s
     }
     for (size_t i = 0; i < gateway_registry_count(g->keys); i++) {
         const gateway_key_entry *e = gateway_registry_at(g->keys, i);
+        if (gateway_keymanager_retired(g, e->group_key))
+            continue;
         uint32_t healthy = e->available ? healthy_shares(g, e) : 0;
         uint32_t k = e->file.group->threshold;
         up = up && e->available && healthy >= k;
@@ -206,6 +212,10 @@ void gateway_handle(tkms_http_request *req, void *arg)
         metrics(g, req, started);
         return;
     }
+    if (strcmp(path, GATEWAY_KEYMANAGER_PATH) == 0) {
+        gateway_keymanager_handle(g, l, req, started);
+        return;
+    }
     bool sign = strncmp(path, SIGN_PREFIX, strlen(SIGN_PREFIX)) == 0;
     bool keys = strcmp(path, "/api/v1/eth2/publicKeys") == 0;
     if (!sign && !keys) {
@@ -232,7 +242,8 @@ void gateway_handle(tkms_http_request *req, void *arg)
     uint8_t key[TKMS_PUBLIC_KEY_SIZE];
     const char *hex = path + strlen(SIGN_PREFIX);
     const gateway_key_entry *entry = NULL;
-    if (tkms_hex_decode(key, sizeof key, hex, NULL) == TKMS_OK)
+    if (tkms_hex_decode(key, sizeof key, hex, NULL) == TKMS_OK &&
+        !gateway_keymanager_retired(g, key))
         entry = gateway_registry_find(g->keys, key);
     if (entry == NULL) {
         char reason[200];

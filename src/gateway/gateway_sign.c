@@ -160,8 +160,11 @@ static void on_answer(void *arg, const tkms_fanout_result *res)
     if (res->outcome == TKMS_FANOUT_OK && res->status == 200) {
         h->sign_ok++;
         h->latency_ms = res->seconds * 1e3;
-        state = gateway_session_response(r->session, call->holder, res->body, res->len);
-        ban_faulty(r);
+        state = gateway_session_state_of(r->session);
+        if (state == GATEWAY_SESSION_PENDING) {   /* a late answer is not examined */
+            state = gateway_session_response(r->session, call->holder, res->body, res->len);
+            ban_faulty(r);
+        }
     } else {
         char reason[200], text[160];
         h->sign_failed++;
