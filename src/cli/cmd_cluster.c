@@ -3,7 +3,9 @@
  * loopback in one command, for tests, demos and trying tkms out:
  * certificates, N threshold servers, a DKG of M keys among them, and a
  * gateway serving the keys to one validator client. Everything lives in
- * one directory; `down` stops what `up` started.
+ * one directory; `down` stops what `up` started; `restart-gateway` starts
+ * the gateway again (it reads its keys at start: after `tkms gateway
+ * add-key`).
  *
  *   D/password                  the data directories' password (0600)
  *   D/pki/                      CA; server certs s1..sN and gateway;
@@ -12,7 +14,7 @@
  *                               client (the validator client)
  *   D/sI/server.yaml, data/, log   server I (owner id sI)
  *   D/gateway/gateway.yaml, data/, log
- *   D/dkg.json                  the ceremony spec
+ *   D/dkg.json                  the ceremony spec (absent with --keys 0)
  *   D/cluster.json              what a client needs, and the processes
  *
  * The processes are this same binary (`tkms server`, `tkms gateway`),
@@ -57,21 +59,35 @@ static const char *const help =
     "                       [--genesis-fork-version V] [--client-listen PORT]\n"
     "                       [--scrypt-n N]\n"
     "       tkms cluster down --dir D\n"
+    "       tkms cluster restart-gateway --dir D [--json]\n"
     "\n"
     "up: a local cluster on 127.0.0.1 in directory D (new or empty): a CA and\n"
     "certificates, N threshold servers (s1..sN, one share each), a DKG of M keys\n"
-    "(default 1), K of N needed to sign, run by `tkms ceremony run`, and a gateway\n"
+    "(default 1), K of N needed to sign, run by `tkms ceremony run` (--keys 0: no\n"
+    "DKG; the servers and the gateway start without keys), and a gateway\n"
     "serving every key to one validator client named \"client\" (its certificate\n"
-    "is D/pki/client.pem; with --client-listen PORT it also gets a plain-HTTP\n"
-    "listener on 127.0.0.1:PORT, for clients that present no certificate).\n"
+    "is D/pki/client.pem; with --client-listen PORT the keys go instead to the\n"
+    "client \"client-http\", a plain-HTTP listener on 127.0.0.1:PORT, for clients\n"
+    "that present no certificate).\n"
     "Prints what a client needs; with --json:\n"
     "  {\"gateway\": URL, \"ca\": FILE, \"client_cert\": FILE, \"client_key\": FILE,\n"
     "   \"keys\": [\"0x…\"], \"servers\": [{\"url\": URL, \"pid\": PID}, …],\n"
     "   \"gateway_pid\": PID, \"client_listen\": URL or null}\n"
-    "The same object is kept in D/cluster.json. Defaults: mainnet, its genesis\n"
-    "validators root, keystores with scrypt n = 2^18 (--scrypt-n 1024 for tests).\n"
+    "The same object is kept in D/cluster.json (servers in order s1..sN).\n"
+    "Defaults: --network mainnet (minimal: the minimal preset, 8 slots per epoch,\n"
+    "genesis fork version 0x00000001), mainnet's genesis validators root (give\n"
+    "the chain's with --genesis-validators-root), keystores with scrypt n = 2^18\n"
+    "(--scrypt-n 1024 for tests).\n"
+    "Keys made elsewhere (tkms split --allocation with owners s1..sN) are added\n"
+    "by importing each owner's shares into its server (POST /v1/keys with the\n"
+    "operator certificate, D/pki/operator.pem), then `tkms gateway add-key\n"
+    "--data-dir D/gateway/data --group group.json --client client` (or\n"
+    "client-http) and `tkms cluster restart-gateway --dir D`.\n"
     "down: stops every process of the cluster in D (SIGTERM, then SIGKILL after\n"
-    "5 s). The directory stays.\n";
+    "5 s). The directory stays.\n"
+    "restart-gateway: stops the gateway (as down does) and starts it again with\n"
+    "its configuration, so that it loads the keys of D/gateway/data; updates\n"
+    "gateway_pid and keys in D/cluster.json and prints it as up does.\n";
 
 typedef struct {
     const char *dir, *network, *gvr, *fork_version;
@@ -205,6 +221,85 @@ static int wait_healthy(const char *dir, const char *url, const char *cert, pid_
     return cli_fail(CMD, "%s did not come up; see %s", url, log);
 }
 
+/* Starts the gateway of the cluster in `dir` (D/gateway/gateway.yaml, log
+ * D/gateway/log) and waits until it answers /upcheck at `url`. */
+static int start_gateway(const char *dir, const char *url, pid_t *pid)
+{
+    char config[PATH_SIZE + 32], log[PATH_SIZE + 32];
+    snprintf(config, sizeof config, "%s/gateway/gateway.yaml", dir);
+    snprintf(log, sizeof log, "%s/gateway/log", dir);
+    char *args[] = {"tkms", "gateway", "--config", config, NULL};
+    char *body = NULL;
+    int rc = spawn_tkms(log, args, pid);
+    if (rc == CLI_EXIT_OK)
+        rc = wait_healthy(dir, url, "client", *pid, log, "/upcheck", &body);
+    free(body);
+    return rc;
+}
+
+static bool alive(pid_t pid)
+{
+    return pid > 0 && kill(pid, 0) == 0;
+}
+
+/* SIGTERM to every live pid, then SIGKILL to those still alive after 5 s. */
+static void stop_pids(const pid_t *pids, size_t count)
+{
+    size_t i;
+    for (i = 0; i < count; i++)
+        if (alive(pids[i]))
+            kill(pids[i], SIGTERM);
+    for (int wait = 0; wait < 50; wait++) {
+        bool any = false;
+        for (i = 0; i < count; i++)
+            any = any || alive(pids[i]);
+        if (!any)
+            break;
+        struct timespec pause = {0, 100 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+    for (i = 0; i < count; i++)
+        if (alive(pids[i]))
+            kill(pids[i], SIGKILL);
+}
+
+/* Reads D/cluster.json. */
+static int load_cluster(const char *dir, json_t **out)
+{
+    char path[PATH_SIZE + 16], *text = NULL;
+    size_t len;
+    tkms_err err;
+    snprintf(path, sizeof path, "%s/cluster.json", dir);
+    if (tkms_file_read(path, 1u << 20, &text, &len, &err) != TKMS_OK)
+        return cli_fail(CMD, "no cluster in %s: %s", dir, err.message);
+    json_error_t jerr;
+    *out = json_loadb(text, len, 0, &jerr);
+    free(text);
+    if (!json_is_object(*out)) {
+        json_decref(*out);
+        *out = NULL;
+        return cli_fail(CMD, "%s: not a cluster file (%s)", path, jerr.text);
+    }
+    return CLI_EXIT_OK;
+}
+
+/* Prints the cluster as `up` does: the JSON, or a few lines. */
+static void print_cluster(const char *dir, const json_t *cluster, const char *text, bool json)
+{
+    if (json) {
+        puts(text);
+        return;
+    }
+    printf("gateway  %s (client certificate %s)\n",
+           json_string_value(json_object_get(cluster, "gateway")) ?: "",
+           json_string_value(json_object_get(cluster, "client_cert")) ?: "");
+    size_t i;
+    json_t *k;
+    json_array_foreach(json_object_get(cluster, "keys"), i, k)
+        printf("key      %s\n", json_string_value(k));
+    printf("stop it with: tkms cluster down --dir %s\n", dir);
+}
+
 /* ---- up ---------------------------------------------------------------------------- */
 
 static int make_pki(const up_options *o)
@@ -248,7 +343,7 @@ static int write_server_config(const up_options *o, uint32_t i, uint16_t port)
              "max_body_size: 16MiB\n"
              "keystore: {scrypt_n: %u}\n"
              "rules:\n"
-             "  - {client: gateway-client, operations: [sign]}\n"
+             "  - {client: gateway-client, operations: [sign, admin]}\n"
              "  - {client: operator, operations: [admin, ceremony, metrics]}\n",
              i, port, i, i, i, o->network, o->fork_version ? "genesis_fork_version: \"" : "",
              o->fork_version ? o->fork_version : "", o->fork_version ? "\"\n" : "", o->gvr,
@@ -398,12 +493,14 @@ static int cluster_up(const up_options *o)
     char *out = NULL;
     char *spec_args[] = {"tkms", "ceremony", "spec", "--parties", parties, "--threshold",
                          threshold, "--keys", keys_arg, "--out", spec, NULL};
-    if (rc == CLI_EXIT_OK)
+    /* --keys 0: no DKG; keys are added later (see the help). */
+    bool dkg = o->keys > 0;
+    if (rc == CLI_EXIT_OK && dkg)
         rc = run_tkms(spec_args, &out);
     free(out);
     out = NULL;
-    json_t *keys = NULL;
-    if (rc == CLI_EXIT_OK) {
+    json_t *keys = dkg ? NULL : json_array();
+    if (rc == CLI_EXIT_OK && dkg) {
         char ca[PATH_SIZE], cert[PATH_SIZE], key[PATH_SIZE];
         snprintf(ca, sizeof ca, "%s/pki/ca.pem", o->dir);
         snprintf(cert, sizeof cert, "%s/pki/operator.pem", o->dir);
@@ -441,17 +538,8 @@ static int cluster_up(const up_options *o)
         rc = register_keys(o, keys);
     char gw_url[64];
     snprintf(gw_url, sizeof gw_url, "https://127.0.0.1:%u", gateway_port);
-    if (rc == CLI_EXIT_OK) {
-        char config[PATH_SIZE + 32], log[PATH_SIZE + 32];
-        snprintf(config, sizeof config, "%s/gateway/gateway.yaml", o->dir);
-        snprintf(log, sizeof log, "%s/gateway/log", o->dir);
-        char *args[] = {"tkms", "gateway", "--config", config, NULL};
-        char *body = NULL;
-        rc = spawn_tkms(log, args, &gateway_pid);
-        if (rc == CLI_EXIT_OK)
-            rc = wait_healthy(o->dir, gw_url, "client", gateway_pid, log, "/upcheck", &body);
-        free(body);
-    }
+    if (rc == CLI_EXIT_OK)
+        rc = start_gateway(o->dir, gw_url, &gateway_pid);
 
     char absolute[PATH_SIZE];
     if (realpath(o->dir, absolute) == NULL)
@@ -471,17 +559,8 @@ static int cluster_up(const up_options *o)
     snprintf(path, sizeof path, "%s/cluster.json", o->dir);
     if (text != NULL)
         write_text(path, text, 0644);
-    if (rc == CLI_EXIT_OK && text != NULL) {
-        if (o->json) {
-            puts(text);
-        } else {
-            printf("gateway  %s (client certificate %s)\n", gw_url, cert);
-            size_t i;
-            json_t *k;
-            json_array_foreach(keys, i, k) printf("key      %s\n", json_string_value(k));
-            printf("stop it with: tkms cluster down --dir %s\n", o->dir);
-        }
-    }
+    if (rc == CLI_EXIT_OK && text != NULL)
+        print_cluster(o->dir, cluster, text, o->json);
     free(text);
     json_decref(cluster);
     json_decref(keys);
@@ -491,21 +570,14 @@ static int cluster_up(const up_options *o)
 
 /* ---- down ---------------------------------------------------------------------------- */
 
-static bool alive(pid_t pid)
-{
-    return pid > 0 && kill(pid, 0) == 0;
-}
-
 static int cluster_down(const char *dir)
 {
-    char path[PATH_SIZE + 16], *text = NULL;
-    size_t len;
-    tkms_err err;
+    char path[PATH_SIZE + 16];
+    json_t *cluster = NULL;
+    int rc = load_cluster(dir, &cluster);
+    if (rc != CLI_EXIT_OK)
+        return rc;
     snprintf(path, sizeof path, "%s/cluster.json", dir);
-    if (tkms_file_read(path, 1u << 20, &text, &len, &err) != TKMS_OK)
-        return cli_fail(CMD, "no cluster in %s: %s", dir, err.message);
-    json_t *cluster = json_loadb(text, len, 0, NULL);
-    free(text);
     pid_t pids[MAX_SERVERS + 1];
     size_t count = 0, i;
     json_t *server;
@@ -515,25 +587,67 @@ static int cluster_down(const char *dir)
     }
     pids[count++] = (pid_t)json_integer_value(json_object_get(cluster, "gateway_pid"));
     json_decref(cluster);
-    for (i = 0; i < count; i++)
-        if (alive(pids[i]))
-            kill(pids[i], SIGTERM);
-    for (int wait = 0; wait < 50; wait++) {
-        bool any = false;
-        for (i = 0; i < count; i++)
-            any = any || alive(pids[i]);
-        if (!any)
-            break;
-        struct timespec pause = {0, 100 * 1000 * 1000};
-        nanosleep(&pause, NULL);
-    }
-    for (i = 0; i < count; i++)
-        if (alive(pids[i]))
-            kill(pids[i], SIGKILL);
+    stop_pids(pids, count);
     if (unlink(path) != 0)
         return cli_fail(CMD, "cannot remove %s: %s", path, strerror(errno));
     printf("stopped the cluster in %s\n", dir);
     return CLI_EXIT_OK;
+}
+
+/* ---- restart-gateway ------------------------------------------------------------------ */
+
+static int cluster_restart_gateway(const char *dir, bool json)
+{
+    json_t *cluster = NULL;
+    int rc = load_cluster(dir, &cluster);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    const char *url = json_string_value(json_object_get(cluster, "gateway"));
+    if (url == NULL) {
+        json_decref(cluster);
+        return cli_fail(CMD, "%s/cluster.json names no gateway", dir);
+    }
+    pid_t old = (pid_t)json_integer_value(json_object_get(cluster, "gateway_pid"));
+    stop_pids(&old, 1);
+    if (alive(old)) {
+        json_decref(cluster);
+        return cli_fail(CMD, "the gateway (pid %ld) does not stop", (long)old);
+    }
+
+    /* The keys it will load: those of its registry. */
+    char data[PATH_SIZE + 16];
+    snprintf(data, sizeof data, "%s/gateway/data", dir);
+    gateway_registry *r = NULL;
+    tkms_err err;
+    json_t *keys = json_array();
+    if (gateway_registry_open(&r, data, NULL, 0, NULL, &err) != TKMS_OK)
+        rc = cli_fail(CMD, "%s", err.message);
+    for (size_t i = 0; rc == CLI_EXIT_OK && i < gateway_registry_count(r); i++)
+        json_array_append_new(keys, json_string(gateway_registry_at(r, i)->hex));
+    gateway_registry_free(r);
+
+    pid_t pid = 0;
+    if (rc == CLI_EXIT_OK)
+        rc = start_gateway(dir, url, &pid);
+    /* Written even after a failure, so that `down` can stop what started. */
+    json_object_set_new(cluster, "gateway_pid", json_integer((json_int_t)pid));
+    json_object_set_new(cluster, "keys", keys);
+    char *text = json_dumps(cluster, JSON_INDENT(2));
+    char path[PATH_SIZE + 16];
+    snprintf(path, sizeof path, "%s/cluster.json", dir);
+    if (text == NULL) {
+        if (rc == CLI_EXIT_OK)
+            rc = cli_fail(CMD, "out of memory");
+    } else {
+        int wrc = write_text(path, text, 0644);
+        if (rc == CLI_EXIT_OK)
+            rc = wrc;
+    }
+    if (rc == CLI_EXIT_OK)
+        print_cluster(dir, cluster, text, json);
+    free(text);
+    json_decref(cluster);
+    return rc;
 }
 
 int cmd_cluster(int argc, char **argv)
@@ -552,9 +666,9 @@ int cmd_cluster(int argc, char **argv)
         fputs(help, argc < 2 ? stderr : stdout);
         return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
     }
-    bool up = strcmp(argv[1], "up") == 0;
-    if (!up && strcmp(argv[1], "down") != 0)
-        return cli_usage(CMD, "unknown subcommand '%s' (up or down)", argv[1]);
+    bool up = strcmp(argv[1], "up") == 0, restart = strcmp(argv[1], "restart-gateway") == 0;
+    if (!up && !restart && strcmp(argv[1], "down") != 0)
+        return cli_usage(CMD, "unknown subcommand '%s' (up, down or restart-gateway)", argv[1]);
     up_options o = {.network = "mainnet", .gvr = MAINNET_GVR, .keys = 1, .scrypt_n = 1u << 18};
     int opt;
     optind = 2;
@@ -571,7 +685,7 @@ int cmd_cluster(int argc, char **argv)
                 return CLI_EXIT_USAGE;
             break;
         case 'm':
-            if (cli_parse_u32(CMD, "--keys", optarg, 1, 1000, &o.keys))
+            if (cli_parse_u32(CMD, "--keys", optarg, 0, 1000, &o.keys))
                 return CLI_EXIT_USAGE;
             break;
         case 'l':
@@ -594,8 +708,16 @@ int cmd_cluster(int argc, char **argv)
         return cli_usage(CMD, "unexpected argument '%s'", argv[optind]);
     if (o.dir == NULL)
         return cli_usage(CMD, "--dir is required");
-    if (!up)
-        return cluster_down(o.dir);
+    if (!up) {
+        /* only --dir (and --json for restart-gateway) apply */
+        for (int i = 2; i < argc; i++)
+            if (strncmp(argv[i], "--", 2) == 0 && strncmp(argv[i], "--dir", 5) != 0 &&
+                !(restart && strcmp(argv[i], "--json") == 0))
+                return cli_usage(CMD, "%s does not apply to %s", argv[i], argv[1]);
+        return restart ? cluster_restart_gateway(o.dir, o.json) : cluster_down(o.dir);
+    }
+    if (strcmp(o.network, "mainnet") != 0 && strcmp(o.network, "minimal") != 0)
+        return cli_usage(CMD, "--network must be mainnet or minimal, not '%s'", o.network);
     if (o.servers == 0 || o.threshold == 0)
         return cli_usage(CMD, "--servers and --threshold are required");
     if (o.threshold > o.servers)
