@@ -55,9 +55,21 @@ tkms_status tkms_ceremony_write_party(const char *dir, const tkms_ceremony_spec 
                                       const tkms_kdf_params *params, tkms_err *err);
 
 /*
- * Encrypts share `share` of `group` as a share keystore (tkms/keystore.h;
- * owner "" for none, salt and IV from the system RNG) and writes it to
- * `path`, a new file of mode 0600 ending in a newline.
+ * Encrypts share `share` of `group` as a share keystore (tkms/keystore.h):
+ * its share info (index, threshold, share count, group key, commitments)
+ * with `owner` ("" for none; cut to fit), salt and IV from the system RNG.
+ * On TKMS_OK *json_out is the keystore JSON (malloc'ed; it holds no secret
+ * in the clear, but the caller wipes and frees it); otherwise what
+ * tkms_keystore_encrypt returns, with its reason in err.
+ */
+tkms_status tkms_share_keystore_encrypt(char **json_out, const tkms_group *group,
+                                        const tkms_share *share, const char *owner,
+                                        const char *password, const tkms_kdf_params *params,
+                                        tkms_err *err);
+
+/*
+ * tkms_share_keystore_encrypt, written to `path`, a new file of mode 0600
+ * ending in a newline.
  * Returns TKMS_OK, what tkms_keystore_encrypt returns (the reason
  * prefixed with "share <i>: "), or TKMS_ERR_IO (the file exists or cannot
  * be written).

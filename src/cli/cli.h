@@ -17,6 +17,7 @@
 
 #include "tkms/bls.h"
 #include "tkms/group_file.h"
+#include "tkms/http_client.h"
 #include "tkms/keystore.h"
 #include "tkms/shamir.h"
 
@@ -58,6 +59,47 @@ double cli_clock_seconds(clockid_t clock);
 /* Plain blst sign on this core, µs per signature: the faster of two 0.3 s
  * runs. Every benchmark prints its figures as ratios to it. */
 double cli_plain_sign_us(void);
+
+/* ---- the load benchmarks (bench server, bench gateway) ------------------- */
+
+/* The JSON body of an ATTESTATION sign request that no earlier one of a
+ * run conflicts with: target epoch `target`, source target - 1, slot
+ * 32 * target, genesis validators root `gvr` (0x-hex), fork 0x00000000.
+ * Returns the length, as snprintf (the body is about 700 bytes). */
+int cli_bench_attestation(char *body, size_t size, const char *gvr, uint64_t target);
+
+/* An HTTPS client with the CA, certificate and key of --ca, --cert and
+ * --key (tkms_http_client_new with the default timeout and size). */
+tkms_status cli_bench_http_client(tkms_http_client **out, const char *ca, const char *cert,
+                                  const char *key, tkms_err *err);
+
+/* Latencies of answered requests, in seconds: one load client's (a
+ * fixed room, later samples dropped), or every client's merged. */
+typedef struct {
+    double *seconds;            /* `capacity` entries                   */
+    size_t count, capacity;
+    bool lost;                  /* a merge ran out of memory            */
+} cli_latencies;
+
+/* Room for `capacity` samples (malloc'ed); false (and marked lost) when
+ * out of memory. */
+bool cli_latencies_init(cli_latencies *l, size_t capacity);
+
+/* Records one sample, unless the room is full. */
+void cli_latencies_add(cli_latencies *l, double seconds);
+
+/* Moves the samples of `from` to the end of `into` (growing it) and frees
+ * from's; on out of memory `into` is marked lost. */
+void cli_latencies_merge(cli_latencies *into, cli_latencies *from);
+
+/* The median, the 99th percentile and the largest sample, seconds (sorts
+ * the samples); all 0 with no samples or when some were lost. */
+typedef struct {
+    double p50, p99, max;
+} cli_latency_summary;
+cli_latency_summary cli_latencies_summary(cli_latencies *l);
+
+void cli_latencies_free(cli_latencies *l);
 
 /* Largest message accepted by sign/verify/combine, in bytes. */
 #define CLI_MESSAGE_MAX_SIZE (1024u * 1024u)

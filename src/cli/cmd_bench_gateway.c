@@ -105,24 +105,9 @@ typedef struct {
     uint64_t epoch_base;
     double rate;                    /* 0: closed loop */
     uint64_t ok, failed, late;
-    double *latency;                /* seconds, one per signed request */
-    size_t samples, capacity;
+    cli_latencies latency;          /* one per signed request */
     char first_error[256];
 } client_state;
-
-static const char body_format[] =
-    "{\"type\":\"ATTESTATION\",\"fork_info\":{\"fork\":{\"previous_version\":\"0x00000000\","
-    "\"current_version\":\"0x00000000\",\"epoch\":\"0\"},\"genesis_validators_root\":\"%s\"},"
-    "\"attestation\":{\"slot\":\"%" PRIu64 "\",\"index\":\"0\",\"beacon_block_root\":"
-    "\"0x1111111111111111111111111111111111111111111111111111111111111111\",\"source\":{"
-    "\"epoch\":\"%" PRIu64 "\",\"root\":\"0x2222222222222222222222222222222222222222222222222"
-    "222222222222222\"},\"target\":{\"epoch\":\"%" PRIu64 "\",\"root\":\"0x33333333333333333"
-    "33333333333333333333333333333333333333333333333\"}}}";
-
-static int format_body(char *body, size_t size, const char *gvr, uint64_t target)
-{
-    return snprintf(body, size, body_format, gvr, target * 32, target - 1, target);
-}
 
 static double now(void)
 {
@@ -157,11 +142,9 @@ static void *client_main(void *arg)
 {
     client_state *c = arg;
     const endpoint *ep = c->ep;
-    tkms_http_client_options opt = {.ca_file = ep->ca, .cert_file = ep->cert,
-                                    .key_file = ep->key};
     tkms_http_client *http = NULL;
     tkms_err err;
-    bool usable = tkms_http_client_new(&http, &opt, &err) == TKMS_OK;
+    bool usable = cli_bench_http_client(&http, ep->ca, ep->cert, ep->key, &err) == TKMS_OK;
     if (!usable) {
         note_failure(c, err.message);
     } else {
@@ -191,15 +174,14 @@ static void *client_main(void *arg)
         double sent = now();
         if (c->rate > 0 && sent - due > LATE_SECONDS)
             c->late++;
-        int len = format_body(body, sizeof body, ep->gvr, c->epoch_base + k);
+        int len = cli_bench_attestation(body, sizeof body, ep->gvr, c->epoch_base + k);
         tkms_http_response res = {0};
         tkms_status st = tkms_http_client_request(http, "POST", ep->url, "application/json",
                                                   body, (size_t)len, &res, &err);
         double took = now() - due;
         if (st == TKMS_OK && res.status == 200) {
             c->ok++;
-            if (c->samples < c->capacity)
-                c->latency[c->samples++] = took;
+            cli_latencies_add(&c->latency, took);
         } else {
             char why[256];
             if (st != TKMS_OK)
@@ -219,14 +201,12 @@ static void *client_main(void *arg)
 
 static int send_anchor(const endpoint *ep, const char *pubkey_hex, uint64_t epoch)
 {
-    tkms_http_client_options opt = {.ca_file = ep->ca, .cert_file = ep->cert,
-                                    .key_file = ep->key};
     tkms_http_client *http = NULL;
     tkms_err err;
-    if (tkms_http_client_new(&http, &opt, &err) != TKMS_OK)
+    if (cli_bench_http_client(&http, ep->ca, ep->cert, ep->key, &err) != TKMS_OK)
         return cli_fail(CMD, "%s", err.message);
     char body[1024];
-    int len = format_body(body, sizeof body, ep->gvr, epoch);
+    int len = cli_bench_attestation(body, sizeof body, ep->gvr, epoch);
     tkms_http_response res = {0};
     tkms_status st = tkms_http_client_request(http, "POST", ep->url, "application/json", body,
                                               (size_t)len, &res, &err);
@@ -423,12 +403,6 @@ static bool machine_busy(double *out)
     return true;
 }
 
-static int compare_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 static int parse_double(const char *flag, const char *text, double min, double max, double *out)
 {
     char *end;
@@ -565,13 +539,10 @@ int cmd_bench_gateway(int argc, char **argv)
     uint32_t started = 0;
     for (uint32_t i = 0; i < clients; i++) {
         state[i] = (client_state){.ep = &ep, .line = &line, .next = &next,
-                                  .epoch_base = epoch_base, .rate = rate,
-                                  .capacity = MAX_SAMPLES / clients};
-        state[i].latency = malloc(state[i].capacity * sizeof(double));
-        if (state[i].latency == NULL ||
+                                  .epoch_base = epoch_base, .rate = rate};
+        if (!cli_latencies_init(&state[i].latency, MAX_SAMPLES / clients) ||
             pthread_create(&threads[i], NULL, client_main, &state[i]) != 0) {
-            free(state[i].latency);
-            state[i].latency = NULL;
+            cli_latencies_free(&state[i].latency);
             rc = cli_fail(CMD, "cannot start client %u", i);
             break;                            /* the started ones run to the end */
         }
@@ -596,7 +567,7 @@ int cmd_bench_gateway(int argc, char **argv)
         ok += state[i].ok;
         failed += state[i].failed;
         late += state[i].late;
-        samples += state[i].samples;
+        samples += state[i].latency.count;
         if (error == NULL && state[i].failed > 0)
             error = state[i].first_error;
     }
@@ -606,22 +577,13 @@ int cmd_bench_gateway(int argc, char **argv)
         watch[i].ok = watch[i].ok && process_cpu(watch[i].pid, &watch[i].after);
     busy_ok = busy_ok && machine_busy(&busy_after);
 
-    double *all = malloc((samples ? samples : 1) * sizeof *all);
-    size_t at = 0;
-    for (uint32_t i = 0; i < started; i++) {
-        if (all != NULL)
-            memcpy(all + at, state[i].latency, state[i].samples * sizeof *all);
-        at += state[i].samples;
-        free(state[i].latency);
-    }
-    double p50 = 0, p99 = 0, pmax = 0;
-    if (all != NULL && samples > 0) {
-        qsort(all, samples, sizeof *all, compare_double);
-        p50 = all[samples / 2];
-        p99 = all[samples * 99 / 100];
-        pmax = all[samples - 1];
-    }
-    free(all);
+    cli_latencies all;
+    cli_latencies_init(&all, samples);
+    for (uint32_t i = 0; i < started; i++)
+        cli_latencies_merge(&all, &state[i].latency);
+    cli_latency_summary latency = cli_latencies_summary(&all);
+    cli_latencies_free(&all);
+    double p50 = latency.p50, p99 = latency.p99, pmax = latency.max;
     if (rc != CLI_EXIT_OK) {
         free(state);
         free(threads);

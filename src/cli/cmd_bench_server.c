@@ -14,7 +14,6 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "cli.h"
 #include "tkms/hex.h"
@@ -46,28 +45,17 @@ typedef struct {
     atomic_uint_fast64_t *next_epoch;
     double deadline;
     uint64_t ok, failed;
-    double *latency;                  /* seconds, one per request */
-    size_t samples, capacity;
+    cli_latencies latency;            /* one per signed request */
     char first_error[256];
 } client_state;
-
-static const char body_format[] =
-    "{\"type\":\"ATTESTATION\",\"fork_info\":{\"fork\":{\"previous_version\":\"0x00000000\","
-    "\"current_version\":\"0x00000000\",\"epoch\":\"0\"},\"genesis_validators_root\":\"%s\"},"
-    "\"attestation\":{\"slot\":\"%" PRIu64 "\",\"index\":\"0\",\"beacon_block_root\":"
-    "\"0x1111111111111111111111111111111111111111111111111111111111111111\",\"source\":{"
-    "\"epoch\":\"%" PRIu64 "\",\"root\":\"0x2222222222222222222222222222222222222222222222222"
-    "222222222222222\"},\"target\":{\"epoch\":\"%" PRIu64 "\",\"root\":\"0x33333333333333333"
-    "33333333333333333333333333333333333333333333333\"}}}";
 
 /* Sends requests until the deadline (at least one). */
 static void *client_main(void *arg)
 {
     client_state *c = arg;
-    tkms_http_client_options opt = {.ca_file = c->ca, .cert_file = c->cert, .key_file = c->key};
     tkms_http_client *http = NULL;
     tkms_err err;
-    if (tkms_http_client_new(&http, &opt, &err) != TKMS_OK) {
+    if (cli_bench_http_client(&http, c->ca, c->cert, c->key, &err) != TKMS_OK) {
         snprintf(c->first_error, sizeof c->first_error, "%s", err.message);
         c->failed++;
         return NULL;
@@ -76,8 +64,7 @@ static void *client_main(void *arg)
     snprintf(url, sizeof url, "%s/v1/eth2/sign/%s", c->url, c->pubkey);
     do {
         uint64_t target = atomic_fetch_add(c->next_epoch, 1);
-        int len = snprintf(body, sizeof body, body_format, c->gvr, target * 32, target - 1,
-                           target);
+        int len = cli_bench_attestation(body, sizeof body, c->gvr, target);
         double started = cli_clock_seconds(CLOCK_MONOTONIC);
         tkms_http_response res = {0};
         tkms_status st = tkms_http_client_request(http, "POST", url, "application/json", body,
@@ -85,8 +72,7 @@ static void *client_main(void *arg)
         double took = cli_clock_seconds(CLOCK_MONOTONIC) - started;
         if (st == TKMS_OK && res.status == 200) {
             c->ok++;
-            if (c->samples < c->capacity)
-                c->latency[c->samples++] = took;
+            cli_latencies_add(&c->latency, took);
         } else {
             if (c->failed++ == 0)
                 snprintf(c->first_error, sizeof c->first_error, "%s",
@@ -96,13 +82,6 @@ static void *client_main(void *arg)
     } while (cli_clock_seconds(CLOCK_MONOTONIC) < c->deadline);
     tkms_http_client_free(http);
     return NULL;
-}
-
-
-static int compare_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
 }
 
 int cmd_bench_server(int argc, char **argv)
@@ -167,8 +146,7 @@ int cmd_bench_server(int argc, char **argv)
      * record, and requests the clients send out of order stay above them. */
     client_state anchor = base;
     anchor.next_epoch = &next_epoch;
-    anchor.capacity = 1;
-    anchor.latency = &(double){0};
+    anchor.latency = (cli_latencies){.seconds = &(double){0}, .capacity = 1};
     anchor.deadline = 0;                     /* one request, then stop */
     client_main(&anchor);
     double start = cli_clock_seconds(CLOCK_MONOTONIC);
@@ -176,10 +154,8 @@ int cmd_bench_server(int argc, char **argv)
         state[i] = base;
         state[i].next_epoch = &next_epoch;
         state[i].deadline = start + seconds;
-        state[i].capacity = MAX_SAMPLES / clients;
-        state[i].latency = malloc(state[i].capacity * sizeof(double));
-        if (state[i].latency == NULL || pthread_create(&threads[i], NULL, client_main,
-                                                       &state[i]) != 0)
+        if (!cli_latencies_init(&state[i].latency, MAX_SAMPLES / clients) ||
+            pthread_create(&threads[i], NULL, client_main, &state[i]) != 0)
             return cli_fail(CMD, "cannot start client %u", i);
     }
     uint64_t ok = 0, failed = 0;
@@ -189,7 +165,7 @@ int cmd_bench_server(int argc, char **argv)
         pthread_join(threads[i], NULL);
         ok += state[i].ok;
         failed += state[i].failed;
-        samples += state[i].samples;
+        samples += state[i].latency.count;
         if (error == NULL && state[i].failed > 0)
             error = state[i].first_error;
     }
@@ -197,21 +173,13 @@ int cmd_bench_server(int argc, char **argv)
     double sign_after = cli_plain_sign_us();
     double sign = sign_before < sign_after ? sign_before : sign_after;
 
-    double *all = malloc((samples ? samples : 1) * sizeof *all);
-    size_t at = 0;
-    for (uint32_t i = 0; i < clients; i++) {
-        if (all != NULL)
-            memcpy(all + at, state[i].latency, state[i].samples * sizeof *all);
-        at += state[i].samples;
-        free(state[i].latency);
-    }
-    double p50 = 0, p99 = 0;
-    if (all != NULL && samples > 0) {
-        qsort(all, samples, sizeof *all, compare_double);
-        p50 = all[samples / 2];
-        p99 = all[samples * 99 / 100];
-    }
-    free(all);
+    cli_latencies all;
+    cli_latencies_init(&all, samples);
+    for (uint32_t i = 0; i < clients; i++)
+        cli_latencies_merge(&all, &state[i].latency);
+    cli_latency_summary latency = cli_latencies_summary(&all);
+    cli_latencies_free(&all);
+    double p50 = latency.p50, p99 = latency.p99;
     free(state);
     free(threads);
 

@@ -2,10 +2,11 @@
  * gateway_config.c — the gateway's configuration (gateway_config.h) on the
  * configuration engine (config_source.h): the table of settings (what the
  * YAML file, the TKMS_* environment and the flags are all matched
- * against) and their setters, the YAML-only `servers` and `clients`
- * lists, the checks that span settings, and the help. Sources,
- * precedence, the YAML tree, paths and the shared value parsers are the
- * engine's, exactly as for the threshold server.
+ * against) and the setters of the gateway's own, the YAML-only `servers`
+ * and `clients` lists, the checks that span settings, and the help.
+ * Sources, precedence, the YAML tree, paths and the shared value parsers
+ * are the engine's, and the settings every daemon has are
+ * config_common.h's, exactly as for the threshold server.
  */
 #include "gateway_config.h"
 
@@ -13,10 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <sodium.h>
 
+#include "config_common.h"
 #include "config_source.h"
 
 #define SHOW(buf, text) CONFIG_SHOW(buf, text)
@@ -39,43 +40,27 @@ const char *gateway_auth_name(gateway_auth auth)
     return "unknown";
 }
 
-/* "WHERE: must be 1..64 characters of …, got 'V'" unless `value` is an
- * owner id (also the syntax of client names). */
-static tkms_status check_name(const char *value, const char *where, tkms_err *err)
-{
-    char shown[CONFIG_SHOW_SIZE];
-    if (!tkms_owner_id_valid(value))
-        return tkms_fail(err, TKMS_ERR_BAD_FORMAT,
-                         "%s: must be 1..%u characters of A-Z a-z 0-9 . _ - not starting "
-                         "with . or -, got '%s'",
-                         where, TKMS_OWNER_ID_MAX_SIZE, SHOW(shown, value));
-    return TKMS_OK;
-}
-
-/* ---- one setter per setting (config_setter) -------------------------------- */
+/* ---- the gateway's own setters (config_setter) -------------------------------
+ * The settings every daemon has are config_common.h's. */
 
 #define PATH_SETTER(fn, field)                                                        \
-    static tkms_status fn(void *c, const char *value, const char *base,               \
-                          const char *where, tkms_err *err)                           \
+    static tkms_status fn(const config_schema *schema, void *c, const char *value,    \
+                          const char *base, const char *where, tkms_err *err)         \
     {                                                                                 \
         (void)where;                                                                  \
-        return config_set_path(&SCHEMA, &((gateway_config *)c)->field, base, value, err); \
+        return config_set_path(schema, &((gateway_config *)c)->field, base, value, err); \
     }
-PATH_SETTER(set_data_dir, data_dir)
-PATH_SETTER(set_tls_cert, tls_cert)
-PATH_SETTER(set_tls_key, tls_key)
-PATH_SETTER(set_tls_ca, tls_ca)
 PATH_SETTER(set_servers_tls_cert, servers_tls_cert)
 PATH_SETTER(set_servers_tls_key, servers_tls_key)
 PATH_SETTER(set_servers_tls_ca, servers_tls_ca)
 PATH_SETTER(set_keymanager_token_file, keymanager_token_file)
-PATH_SETTER(set_password_file, password_file)
 
 /* An unsigned setting in [min, max] stored as `unsigned`. */
 #define UINT_SETTER(fn, field, min, max)                                              \
-    static tkms_status fn(void *c, const char *value, const char *base,               \
-                          const char *where, tkms_err *err)                           \
+    static tkms_status fn(const config_schema *schema, void *c, const char *value,    \
+                          const char *base, const char *where, tkms_err *err)         \
     {                                                                                 \
+        (void)schema;                                                                 \
         (void)base;                                                                   \
         uint64_t v;                                                                   \
         tkms_status st = config_value_uint(value, where, (min), (max), &v, err);      \
@@ -87,32 +72,14 @@ UINT_SETTER(set_timeout_ms, timeout_ms, GATEWAY_CONFIG_MIN_TIMEOUT_MS,
             GATEWAY_CONFIG_MAX_TIMEOUT_MS)
 UINT_SETTER(set_health_interval_ms, health_interval_ms, GATEWAY_CONFIG_MIN_HEALTH_INTERVAL_MS,
             GATEWAY_CONFIG_MAX_HEALTH_INTERVAL_MS)
-UINT_SETTER(set_workers, workers, 1, GATEWAY_CONFIG_MAX_WORKERS)
 UINT_SETTER(set_migration_max_refusals, migration_max_refusals, 1, GATEWAY_CONFIG_MAX_REFUSALS)
 UINT_SETTER(set_migration_window_seconds, migration_window_seconds, 1,
             GATEWAY_CONFIG_MAX_WINDOW_SECONDS)
 
-static tkms_status set_listen(void *c, const char *value, const char *base, const char *where,
-                              tkms_err *err)
-{
-    (void)base;
-    gateway_config *cfg = c;
-    config_host_port hp;
-    tkms_status st = config_value_host_port(&SCHEMA, value, where, &hp, err);
-    if (st != TKMS_OK)
-        return st;
-    free(cfg->listen_host);
-    free(cfg->listen);
-    cfg->listen_host = hp.host;
-    cfg->listen = hp.text;
-    cfg->listen_port = hp.port;
-    return TKMS_OK;
-}
-
 /* A PostgreSQL connection URI. It may hold a password, so no message shows
  * it. */
-static tkms_status set_db(void *c, const char *value, const char *base, const char *where,
-                          tkms_err *err)
+static tkms_status set_db(const config_schema *schema, void *c, const char *value,
+                          const char *base, const char *where, tkms_err *err)
 {
     (void)base;
     bool uri = strncmp(value, "postgres://", 11) == 0 || strncmp(value, "postgresql://", 13) == 0;
@@ -121,84 +88,7 @@ static tkms_status set_db(void *c, const char *value, const char *base, const ch
                          "%s: expected a postgres://... or postgresql://... URL without spaces "
                          "(the value is not shown: it may hold a password)",
                          where);
-    return config_set_string(&SCHEMA, &((gateway_config *)c)->db, strdup(value), err);
-}
-
-static tkms_status set_network(void *c, const char *value, const char *base, const char *where,
-                               tkms_err *err)
-{
-    (void)base;
-    return config_value_network(value, where, &((gateway_config *)c)->chain, err);
-}
-
-static tkms_status set_genesis_fork_version(void *c, const char *value, const char *base,
-                                            const char *where, tkms_err *err)
-{
-    (void)base;
-    gateway_config *cfg = c;
-    uint8_t version[4];
-    tkms_status st = config_value_hex(value, where, version, sizeof version, err);
-    if (st != TKMS_OK)
-        return st;
-    memcpy(cfg->chain.genesis_fork_version, version, sizeof version);
-    cfg->genesis_fork_version_given = true;
-    return TKMS_OK;
-}
-
-static tkms_status set_genesis_validators_root(void *c, const char *value, const char *base,
-                                               const char *where, tkms_err *err)
-{
-    (void)base;
-    gateway_config *cfg = c;
-    uint8_t root[32];
-    tkms_status st = config_value_hex(value, where, root, sizeof root, err);
-    if (st != TKMS_OK)
-        return st;
-    memcpy(cfg->genesis_validators_root, root, sizeof root);
-    cfg->genesis_validators_root_given = true;
-    return TKMS_OK;
-}
-
-static tkms_status set_max_body_size(void *c, const char *value, const char *base,
-                                     const char *where, tkms_err *err)
-{
-    (void)base;
-    uint64_t v;
-    tkms_status st = config_value_size(value, where, GATEWAY_CONFIG_MIN_BODY_SIZE,
-                                       GATEWAY_CONFIG_MAX_BODY_SIZE, &v, err);
-    if (st == TKMS_OK)
-        ((gateway_config *)c)->max_body_size = (size_t)v;
-    return st;
-}
-
-static tkms_status set_keystore_kdf(void *c, const char *value, const char *base,
-                                    const char *where, tkms_err *err)
-{
-    (void)base;
-    return config_value_kdf(value, where, &((gateway_config *)c)->keystore.kdf, err);
-}
-
-static tkms_status set_keystore_scrypt_n(void *c, const char *value, const char *base,
-                                         const char *where, tkms_err *err)
-{
-    (void)base;
-    uint64_t v;
-    tkms_status st = config_value_pow2(value, where, GATEWAY_CONFIG_MIN_SCRYPT_N,
-                                       GATEWAY_CONFIG_MAX_SCRYPT_N, &v, err);
-    if (st == TKMS_OK)
-        ((gateway_config *)c)->keystore.scrypt_n = (uint32_t)v;
-    return st;
-}
-
-static tkms_status set_log_level(void *c, const char *value, const char *base,
-                                 const char *where, tkms_err *err)
-{
-    (void)base;
-    int level;
-    tkms_status st = config_value_log_level(value, where, &level, err);
-    if (st == TKMS_OK)
-        ((gateway_config *)c)->log_level = (tkms_log_level)level;
-    return st;
+    return config_set_string(schema, &((gateway_config *)c)->db, strdup(value), err);
 }
 
 /* ---- the table: one row per setting, for all three sources ---------------- */
@@ -206,32 +96,34 @@ static tkms_status set_log_level(void *c, const char *value, const char *base,
 #define LISTEN_HINT " (quote IPv6 addresses: \"[::1]:9100\")"
 
 static const config_setting SETTINGS[] = {
-    {"listen", "TKMS_LISTEN", "listen", set_listen, LISTEN_HINT},
-    {"data_dir", "TKMS_DATA_DIR", "data-dir", set_data_dir, NULL},
+    {"listen", "TKMS_LISTEN", "listen", config_common_set_listen, LISTEN_HINT},
+    {"data_dir", "TKMS_DATA_DIR", "data-dir", config_common_set_data_dir, NULL},
     {"db", "TKMS_DB", "db", set_db, NULL},
-    {"tls.cert", "TKMS_TLS_CERT", "tls-cert", set_tls_cert, NULL},
-    {"tls.key", "TKMS_TLS_KEY", "tls-key", set_tls_key, NULL},
-    {"tls.ca", "TKMS_TLS_CA", "tls-ca", set_tls_ca, NULL},
+    {"tls.cert", "TKMS_TLS_CERT", "tls-cert", config_common_set_tls_cert, NULL},
+    {"tls.key", "TKMS_TLS_KEY", "tls-key", config_common_set_tls_key, NULL},
+    {"tls.ca", "TKMS_TLS_CA", "tls-ca", config_common_set_tls_ca, NULL},
     {"servers_tls.cert", "TKMS_SERVERS_TLS_CERT", "servers-tls-cert", set_servers_tls_cert, NULL},
     {"servers_tls.key", "TKMS_SERVERS_TLS_KEY", "servers-tls-key", set_servers_tls_key, NULL},
     {"servers_tls.ca", "TKMS_SERVERS_TLS_CA", "servers-tls-ca", set_servers_tls_ca, NULL},
     {"keymanager.token_file", "TKMS_KEYMANAGER_TOKEN_FILE", "keymanager-token-file",
      set_keymanager_token_file, NULL},
-    {"password_file", "TKMS_PASSWORD_FILE", "password-file", set_password_file, NULL},
-    {"network", "TKMS_NETWORK", "network", set_network, NULL},
+    {"password_file", "TKMS_PASSWORD_FILE", "password-file", config_common_set_password_file,
+     NULL},
+    {"network", "TKMS_NETWORK", "network", config_common_set_network, NULL},
     {"genesis_fork_version", "TKMS_GENESIS_FORK_VERSION", "genesis-fork-version",
-     set_genesis_fork_version, NULL},
+     config_common_set_genesis_fork_version, NULL},
     {"genesis_validators_root", "TKMS_GENESIS_VALIDATORS_ROOT", "genesis-validators-root",
-     set_genesis_validators_root, NULL},
+     config_common_set_genesis_validators_root, NULL},
     {"timeout_ms", "TKMS_TIMEOUT_MS", "timeout-ms", set_timeout_ms, NULL},
     {"health_interval_ms", "TKMS_HEALTH_INTERVAL_MS", "health-interval-ms",
      set_health_interval_ms, NULL},
-    {"workers", "TKMS_WORKERS", "workers", set_workers, NULL},
-    {"max_body_size", "TKMS_MAX_BODY_SIZE", "max-body-size", set_max_body_size, NULL},
-    {"keystore.kdf", "TKMS_KEYSTORE_KDF", "keystore-kdf", set_keystore_kdf, NULL},
-    {"keystore.scrypt_n", "TKMS_KEYSTORE_SCRYPT_N", "keystore-scrypt-n", set_keystore_scrypt_n,
+    {"workers", "TKMS_WORKERS", "workers", config_common_set_workers, NULL},
+    {"max_body_size", "TKMS_MAX_BODY_SIZE", "max-body-size", config_common_set_max_body_size,
      NULL},
-    {"log_level", "TKMS_LOG_LEVEL", "log-level", set_log_level, NULL},
+    {"keystore.kdf", "TKMS_KEYSTORE_KDF", "keystore-kdf", config_common_set_keystore_kdf, NULL},
+    {"keystore.scrypt_n", "TKMS_KEYSTORE_SCRYPT_N", "keystore-scrypt-n",
+     config_common_set_keystore_scrypt_n, NULL},
+    {"log_level", "TKMS_LOG_LEVEL", "log-level", config_common_set_log_level, NULL},
     {"migration.max_refusals", "TKMS_MIGRATION_MAX_REFUSALS", "migration-max-refusals",
      set_migration_max_refusals, NULL},
     {"migration.window_seconds", "TKMS_MIGRATION_WINDOW_SECONDS", "migration-window-seconds",
@@ -313,9 +205,9 @@ static tkms_status parse_identity(const char *value, const char *where, uint8_t 
     return TKMS_OK;
 }
 
-static tkms_status walk_server(const config_doc *doc, gateway_config *cfg, size_t index,
-                               const config_node *map)
+static tkms_status walk_server(const config_doc *doc, size_t index, const config_node *map)
 {
+    gateway_config *cfg = doc->cfg;
     static const char *const fields[] = {"name", "url", "identity"};
     char what[48], field[64], where[WHERE_SIZE], shown[CONFIG_SHOW_SIZE];
     snprintf(what, sizeof what, "servers[%zu]", index);
@@ -333,7 +225,7 @@ static tkms_status walk_server(const config_doc *doc, gateway_config *cfg, size_
     const char *text;
     snprintf(field, sizeof field, "%s.name", what);
     if ((st = config_doc_value(doc, values[0], field, where, sizeof where, &text)) != TKMS_OK ||
-        (st = check_name(text, where, doc->err)) != TKMS_OK)
+        (st = config_value_owner_id(text, where, doc->err)) != TKMS_OK)
         return st;
     for (size_t i = 0; i < cfg->server_count; i++)
         if (strcmp(cfg->servers[i].name, text) == 0)
@@ -379,22 +271,10 @@ static tkms_status walk_server(const config_doc *doc, gateway_config *cfg, size_
 static tkms_status walk_servers(void *c, const config_doc *doc, const config_node *v)
 {
     gateway_config *cfg = c;
-    if (config_node_is_null(v))
-        return config_doc_fail(doc, v->line, TKMS_ERR_BAD_FORMAT,
-                               "servers: has no value (expected a list of {name, url, identity})");
-    if (v->kind != CONFIG_SEQUENCE)
-        return config_doc_fail(doc, v->line, TKMS_ERR_BAD_FORMAT,
-                               "servers: expected a list of {name, url, identity}");
-    size_t room = GATEWAY_CONFIG_MAX_SERVERS - cfg->server_count;
-    if (v->count > room)   /* named at the first server that does not fit */
-        return config_doc_fail(doc, v->items[room]->line, TKMS_ERR_BAD_FORMAT,
-                               "servers: more than %u servers", GATEWAY_CONFIG_MAX_SERVERS);
-    for (size_t i = 0; i < v->count; i++) {
-        tkms_status st = walk_server(doc, cfg, i, v->items[i]);
-        if (st != TKMS_OK)
-            return st;
-    }
-    return TKMS_OK;
+    return config_doc_list(doc, v, "servers", "expected a list of {name, url, identity}",
+                           "a list of {name, url, identity}",
+                           GATEWAY_CONFIG_MAX_SERVERS - cfg->server_count,
+                           GATEWAY_CONFIG_MAX_SERVERS, walk_server);
 }
 
 /* ---- clients (YAML only) ------------------------------------------------------ */
@@ -441,9 +321,9 @@ static tkms_status parse_client_listen(const char *value, const char *where, gat
     return TKMS_OK;
 }
 
-static tkms_status walk_client(const config_doc *doc, gateway_config *cfg, size_t index,
-                               const config_node *map)
+static tkms_status walk_client(const config_doc *doc, size_t index, const config_node *map)
 {
+    gateway_config *cfg = doc->cfg;
     static const char *const fields[] = {"name", "auth", "token_file", "listen", "standby"};
     static const char *const auths[] = {"cert", "token", "listen"};
     char what[48], field[64], where[WHERE_SIZE], shown[CONFIG_SHOW_SIZE];
@@ -463,7 +343,7 @@ static tkms_status walk_client(const config_doc *doc, gateway_config *cfg, size_
     const char *text;
     snprintf(field, sizeof field, "%s.name", what);
     if ((st = config_doc_value(doc, name, field, where, sizeof where, &text)) != TKMS_OK ||
-        (st = check_name(text, where, doc->err)) != TKMS_OK)
+        (st = config_value_owner_id(text, where, doc->err)) != TKMS_OK)
         return st;
     for (size_t i = 0; i < cfg->client_count; i++)
         if (strcmp(cfg->clients[i].name, text) == 0)
@@ -527,7 +407,7 @@ static tkms_status walk_client(const config_doc *doc, gateway_config *cfg, size_
         snprintf(field, sizeof field, "%s.standby", what);
         st = config_doc_value(doc, standby, field, where, sizeof where, &text);
         if (st == TKMS_OK)
-            st = check_name(text, where, doc->err);
+            st = config_value_owner_id(text, where, doc->err);
         if (st == TKMS_OK && strcmp(text, cl.name) == 0)
             st = tkms_fail(doc->err, TKMS_ERR_BAD_FORMAT,
                            "%s: a client cannot be its own standby", where);
@@ -552,22 +432,13 @@ static tkms_status walk_client(const config_doc *doc, gateway_config *cfg, size_
 static tkms_status walk_clients(void *c, const config_doc *doc, const config_node *v)
 {
     gateway_config *cfg = c;
-    if (config_node_is_null(v))
-        return config_doc_fail(doc, v->line, TKMS_ERR_BAD_FORMAT,
-                               "clients: has no value (write [] for no clients)");
-    if (v->kind != CONFIG_SEQUENCE)
-        return config_doc_fail(doc, v->line, TKMS_ERR_BAD_FORMAT,
-                               "clients: expected a list of {name, auth, ...}");
-    size_t room = GATEWAY_CONFIG_MAX_CLIENTS - cfg->client_count;
-    if (v->count > room)
-        return config_doc_fail(doc, v->items[room]->line, TKMS_ERR_BAD_FORMAT,
-                               "clients: more than %u clients", GATEWAY_CONFIG_MAX_CLIENTS);
     size_t first = cfg->client_count;
-    for (size_t i = 0; i < v->count; i++) {
-        tkms_status st = walk_client(doc, cfg, i, v->items[i]);
-        if (st != TKMS_OK)
-            return st;
-    }
+    tkms_status st = config_doc_list(doc, v, "clients", "write [] for no clients",
+                                     "a list of {name, auth, ...}",
+                                     GATEWAY_CONFIG_MAX_CLIENTS - cfg->client_count,
+                                     GATEWAY_CONFIG_MAX_CLIENTS, walk_client);
+    if (st != TKMS_OK)
+        return st;
     /* Each standby names a client (of this list or one loaded before). */
     for (size_t i = 0; i < v->count; i++) {
         const gateway_client *cl = &cfg->clients[first + i];
@@ -607,8 +478,26 @@ static void schema_release(void *cfg)
     gateway_config_free(cfg);
 }
 
+static config_common_fields common_fields(void *cfg)
+{
+    return CONFIG_COMMON_FIELDS((gateway_config *)cfg);
+}
+
+static const config_common COMMON = {
+    .fields = common_fields,
+    .default_listen = GATEWAY_CONFIG_DEFAULT_LISTEN,
+    .max_workers = GATEWAY_CONFIG_MAX_WORKERS,
+    .min_body_size = GATEWAY_CONFIG_MIN_BODY_SIZE,
+    .max_body_size = GATEWAY_CONFIG_MAX_BODY_SIZE,
+    .default_body_size = GATEWAY_CONFIG_DEFAULT_BODY_SIZE,
+    .min_scrypt_n = GATEWAY_CONFIG_MIN_SCRYPT_N,
+    .max_scrypt_n = GATEWAY_CONFIG_MAX_SCRYPT_N,
+    .default_scrypt_n = GATEWAY_CONFIG_DEFAULT_SCRYPT_N,
+};
+
 static const config_schema SCHEMA = {
     .what = "gateway config",
+    .common = &COMMON,
     .settings = SETTINGS,
     .setting_count = SETTING_COUNT,
     .yaml_keys = YAML_KEYS,
@@ -646,21 +535,11 @@ tkms_status gateway_config_init(gateway_config *cfg, tkms_err *err)
     if (cfg == NULL)
         return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT, "gateway config: missing argument");
     memset(cfg, 0, sizeof *cfg);
-    cfg->chain = TKMS_ETH2_MAINNET;
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    cfg->workers = cpus < 1 ? 1u
-                   : cpus > (long)GATEWAY_CONFIG_MAX_WORKERS ? GATEWAY_CONFIG_MAX_WORKERS
-                                                             : (unsigned)cpus;
     cfg->timeout_ms = GATEWAY_CONFIG_DEFAULT_TIMEOUT_MS;
     cfg->health_interval_ms = GATEWAY_CONFIG_DEFAULT_HEALTH_INTERVAL_MS;
-    cfg->max_body_size = GATEWAY_CONFIG_DEFAULT_BODY_SIZE;
-    tkms_kdf_params_default(&cfg->keystore);
-    cfg->keystore.kdf = TKMS_KDF_SCRYPT;
-    cfg->keystore.scrypt_n = GATEWAY_CONFIG_DEFAULT_SCRYPT_N;
-    cfg->log_level = TKMS_LOG_INFO;
     cfg->migration_max_refusals = GATEWAY_CONFIG_DEFAULT_MAX_REFUSALS;
     cfg->migration_window_seconds = GATEWAY_CONFIG_DEFAULT_WINDOW_SECONDS;
-    tkms_status st = set_listen(cfg, GATEWAY_CONFIG_DEFAULT_LISTEN, "/", "listen", err);
+    tkms_status st = config_common_init(&SCHEMA, cfg, err);
     if (st != TKMS_OK)
         gateway_config_free(cfg);
     return st;
@@ -680,23 +559,15 @@ tkms_status gateway_config_finish(gateway_config *cfg, tkms_err *err)
 {
     if (cfg == NULL || cfg->listen == NULL)
         return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT, "gateway config: missing argument");
-    if (!cfg->genesis_fork_version_given)
-        config_chain_default_fork_version(&cfg->chain);
-    const struct {
-        bool present;
-        const char *key;
-    } required[] = {
-        {cfg->data_dir != NULL, "data_dir"},
-        {cfg->tls_cert != NULL, "tls.cert"},
-        {cfg->tls_key != NULL, "tls.key"},
+    const config_required_setting required[] = {
         {cfg->servers_tls_cert != NULL, "servers_tls.cert"},
         {cfg->servers_tls_key != NULL, "servers_tls.key"},
         {cfg->servers_tls_ca != NULL, "servers_tls.ca"},
-        {cfg->genesis_validators_root_given, "genesis_validators_root"},
     };
-    for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
-        if (!required[i].present)
-            return config_required(&SCHEMA, required[i].key, err);
+    tkms_status st = config_common_finish(&SCHEMA, cfg, required,
+                                          sizeof required / sizeof required[0], err);
+    if (st != TKMS_OK)
+        return st;
     if (cfg->server_count == 0)
         return tkms_fail(err, TKMS_ERR_BAD_FORMAT,
                          "servers: required (at least one {name, url, identity}, in the config "
@@ -745,22 +616,16 @@ void gateway_config_free(gateway_config *cfg)
 {
     if (cfg == NULL)
         return;
+    config_common_free(&SCHEMA, cfg);
     free(cfg->config_path);
-    free(cfg->listen);
-    free(cfg->listen_host);
-    free(cfg->data_dir);
     if (cfg->db != NULL) {   /* may hold a password */
         sodium_memzero(cfg->db, strlen(cfg->db));
         free(cfg->db);
     }
-    free(cfg->tls_cert);
-    free(cfg->tls_key);
-    free(cfg->tls_ca);
     free(cfg->servers_tls_cert);
     free(cfg->servers_tls_key);
     free(cfg->servers_tls_ca);
     free(cfg->keymanager_token_file);
-    free(cfg->password_file);
     for (size_t i = 0; i < cfg->server_count; i++)
         server_clear(&cfg->servers[i]);
     free(cfg->servers);
@@ -784,7 +649,7 @@ static const char HELP[] =
     "directory. An environment variable set to \"\" counts as unset. Every value given\n"
     "is checked, even one that a later source replaces.\n"
     "\n"
-    "  YAML key                 environment / flag            default\n"
+    CONFIG_HELP_HEADER
     "  listen                   TKMS_LISTEN                   127.0.0.1:9100\n"
     "                           --listen HOST:PORT            (the main listener, HTTPS;\n"
     "                                                         IPv6 \"[::1]:9100\", quoted\n"
@@ -800,8 +665,7 @@ static const char HELP[] =
     "                                                         shown in messages)\n"
     "  tls.cert                 TKMS_TLS_CERT                 required\n"
     "                           --tls-cert PEM                (main listener certificate)\n"
-    "  tls.key                  TKMS_TLS_KEY                  required\n"
-    "                           --tls-key PEM                 (its private key)\n"
+    CONFIG_HELP_TLS_KEY
     "  tls.ca                   TKMS_TLS_CA                   required if a client uses\n"
     "                           --tls-ca PEM                  auth: cert (CA of client\n"
     "                                                         certificates)\n"
@@ -823,28 +687,18 @@ static const char HELP[] =
     "                                                         random password, and imported\n"
     "                                                         keystores' passwords come with\n"
     "                                                         the request)\n"
-    "  network                  TKMS_NETWORK                  mainnet\n"
-    "                           --network mainnet|minimal     (the preset)\n"
-    "  genesis_fork_version     TKMS_GENESIS_FORK_VERSION     mainnet 0x00000000,\n"
-    "                           --genesis-fork-version 0xHEX  minimal 0x00000001\n"
-    "  genesis_validators_root  TKMS_GENESIS_VALIDATORS_ROOT  required\n"
-    "                           --genesis-validators-root 0xHEX (32 bytes; binds the\n"
-    "                                                         slashing database)\n"
+    CONFIG_HELP_CHAIN
     "  timeout_ms               TKMS_TIMEOUT_MS               2000\n"
     "                           --timeout-ms 10..60000        (per-server sign timeout)\n"
     "  health_interval_ms       TKMS_HEALTH_INTERVAL_MS       5000\n"
     "                           --health-interval-ms 100..600000 (server health checks)\n"
-    "  workers                  TKMS_WORKERS                  online CPUs (at most 64)\n"
-    "                           --workers 1..64\n"
+    CONFIG_HELP_WORKERS
     "  max_body_size            TKMS_MAX_BODY_SIZE            4MiB\n"
     "                           --max-body-size BYTES         (1KiB..64MiB; units KiB, MiB)\n"
     "  keystore.kdf             TKMS_KEYSTORE_KDF             scrypt\n"
     "                           --keystore-kdf scrypt|pbkdf2  (share keystores made when a\n"
     "                                                         key is imported and split)\n"
-    "  keystore.scrypt_n        TKMS_KEYSTORE_SCRYPT_N        262144 (2^18)\n"
-    "                           --keystore-scrypt-n N         (power of two, 1024..1048576)\n"
-    "  log_level                TKMS_LOG_LEVEL                info\n"
-    "                           --log-level error|warn|info|debug\n"
+    CONFIG_HELP_SCRYPT_N_LOG_LEVEL
     "  migration.max_refusals   TKMS_MIGRATION_MAX_REFUSALS   3\n"
     "                           --migration-max-refusals 1..1000\n"
     "  migration.window_seconds TKMS_MIGRATION_WINDOW_SECONDS 60\n"

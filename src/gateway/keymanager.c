@@ -33,6 +33,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "tkms/ceremony_output.h"
 #include "tkms/file.h"
 #include "tkms/group_file.h"
 #include "tkms/hex.h"
@@ -622,17 +623,9 @@ static char *share_body(const tkms_group *group, const tkms_share *share, const 
     }
     tkms_hex_encode(password, raw, sizeof raw);
     tkms_wipe(raw, sizeof raw);
-    tkms_share_info info = {
-        .index = share->index,
-        .threshold = group->threshold,
-        .share_count = group->share_count,
-        .group_key = group->group_key,
-        .commitments = group->commitments,
-    };
-    snprintf(info.owner, sizeof info.owner, "%s", owner);
     char *keystore = NULL, *text = NULL;
-    tkms_status st = tkms_keystore_encrypt(&keystore, &share->key, password, params, &info,
-                                           NULL, tkms_rng_system(), err);
+    tkms_status st =
+        tkms_share_keystore_encrypt(&keystore, group, share, owner, password, params, err);
     if (st == TKMS_OK) {
         json_t *doc = json_pack("{s:[s], s:[s], s:s}", "keystores", keystore, "passwords",
                                 password, "slashing_protection", history);

@@ -22,30 +22,20 @@
  */
 #include "tkms/http_fanout.h"
 
-#include <errno.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include <curl/curl.h>
 #include <event2/event.h>
 
-#define METHOD_MAX 32u
-#define CONTENT_TYPE_MAX 200u
+#include "curl_common.h"
+
+#define WHO "http fanout"
 
 typedef struct fanout_req fanout_req;
 typedef struct sock_watch sock_watch;
-
-/* The response body, growing up to `max` bytes. */
-typedef struct {
-    char *buf;
-    size_t len, cap, max;
-    bool too_large, no_memory;
-} sink;
 
 struct fanout_req {
     tkms_fanout *f;
@@ -53,7 +43,7 @@ struct fanout_req {
     CURL *easy;                 /* in f->multi until finished */
     struct curl_slist *headers;
     char *body;                 /* our copy of the request body */
-    sink resp;
+    net_curl_sink resp;
     struct event *deadline;
     unsigned timeout_ms;
     double started;
@@ -75,7 +65,7 @@ struct tkms_fanout {
     struct event_base *base;
     CURLM *multi;
     struct event *timer;        /* libcurl's timeout */
-    char *ca_file, *cert_file, *key_file;
+    net_curl_tls tls;
     size_t max_response;
     long connect_timeout_ms;
     fanout_req *reqs;           /* started, `done` not yet called */
@@ -85,24 +75,6 @@ struct tkms_fanout {
     unsigned depth;             /* entry points on the stack that may call `done` */
     bool closing;               /* tkms_fanout_free has been called */
 };
-
-/* ---- libcurl's global set-up, once per process ---------------------------- */
-
-static pthread_once_t global_once = PTHREAD_ONCE_INIT;
-static CURLcode global_status = CURLE_FAILED_INIT;
-
-static void global_init(void)
-{
-    global_status = curl_global_init(CURL_GLOBAL_DEFAULT);
-    /* CURLOPT_NOSIGNAL leaves SIGPIPE to us: a write to a connection the
-     * server closed must not kill the process. */
-    struct sigaction sa;
-    if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL) {
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = SIG_IGN;
-        sigaction(SIGPIPE, &sa, NULL);
-    }
-}
 
 /* ---- helpers -------------------------------------------------------------- */
 
@@ -117,69 +89,6 @@ static struct timeval ms_to_tv(long ms)
 {
     struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000)};
     return tv;
-}
-
-static tkms_status check_readable(const char *what, const char *path, tkms_err *err)
-{
-    FILE *fp = fopen(path, "r");
-    if (fp == NULL)
-        return tkms_fail(err, TKMS_ERR_IO, "http fanout: cannot read %s %s: %s", what, path,
-                         strerror(errno));
-    fclose(fp);
-    return TKMS_OK;
-}
-
-static bool method_ok(const char *m)
-{
-    size_t n = strlen(m);
-    if (n == 0 || n > METHOD_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)m[i];
-        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-                  (ch >= '0' && ch <= '9') || strchr("!#$%&'*+-.^_`|~", ch) != NULL;
-        if (!ok)
-            return false;
-    }
-    return true;
-}
-
-static bool content_type_ok(const char *ct)
-{
-    size_t n = strnlen(ct, CONTENT_TYPE_MAX + 1);
-    if (n == 0 || n > CONTENT_TYPE_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)ct[i] < 0x20 || ct[i] == 0x7f)
-            return false;
-    return true;
-}
-
-static size_t on_data(char *data, size_t size, size_t nmemb, void *arg)
-{
-    sink *s = arg;
-    size_t n = size * nmemb;
-    if (n > s->max - s->len) {
-        s->too_large = true;
-        return 0; /* makes libcurl stop with CURLE_WRITE_ERROR */
-    }
-    if (s->len + n + 1 > s->cap) {
-        size_t cap = s->cap ? s->cap : 4096;
-        while (cap < s->len + n + 1)
-            cap *= 2;
-        if (cap > s->max + 1)
-            cap = s->max + 1;
-        char *p = realloc(s->buf, cap);
-        if (p == NULL) {
-            s->no_memory = true;
-            return 0;
-        }
-        s->buf = p;
-        s->cap = cap;
-    }
-    memcpy(s->buf + s->len, data, n);
-    s->len += n;
-    return n;
 }
 
 static tkms_fanout_outcome classify(CURLcode rc)
@@ -252,9 +161,7 @@ static void destroy(tkms_fanout *f)
         watch_free(f, f->watches);
     if (f->timer)
         event_free(f->timer);
-    free(f->ca_file);
-    free(f->cert_file);
-    free(f->key_file);
+    net_curl_tls_free(&f->tls);
     free(f);
 }
 
@@ -445,14 +352,13 @@ tkms_status tkms_fanout_new(tkms_fanout **out, struct event_base *base,
         *out = NULL;
     if (out == NULL || base == NULL || opt == NULL || opt->ca_file == NULL)
         return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT, "http fanout: missing argument");
-    if ((opt->cert_file == NULL) != (opt->key_file == NULL))
-        return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT,
-                         "http fanout: a client certificate needs both cert_file and key_file");
-    size_t max = opt->max_response_size ? opt->max_response_size
-                                        : TKMS_FANOUT_DEFAULT_MAX_RESPONSE;
-    if (max > TKMS_FANOUT_MAX_RESPONSE_LIMIT)
-        return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT, "http fanout: max_response_size above %u",
-                         TKMS_FANOUT_MAX_RESPONSE_LIMIT);
+    size_t max;
+    tkms_status st = net_curl_check_options(WHO, opt->cert_file, opt->key_file,
+                                            opt->max_response_size,
+                                            TKMS_FANOUT_DEFAULT_MAX_RESPONSE,
+                                            TKMS_FANOUT_MAX_RESPONSE_LIMIT, &max, err);
+    if (st != TKMS_OK)
+        return st;
     unsigned per_host = opt->max_host_connections ? opt->max_host_connections
                                                   : TKMS_FANOUT_DEFAULT_HOST_CONNECTIONS;
     unsigned idle = opt->max_idle_connections ? opt->max_idle_connections
@@ -465,17 +371,8 @@ tkms_status tkms_fanout_new(tkms_fanout **out, struct event_base *base,
     if (connect_ms > TKMS_FANOUT_MAX_TIMEOUT_MS)
         return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT,
                          "http fanout: connect_timeout_ms above %u", TKMS_FANOUT_MAX_TIMEOUT_MS);
-    tkms_status st;
-    if ((st = check_readable("CA file", opt->ca_file, err)) != TKMS_OK ||
-        (opt->cert_file &&
-         (st = check_readable("certificate file", opt->cert_file, err)) != TKMS_OK) ||
-        (opt->key_file && (st = check_readable("key file", opt->key_file, err)) != TKMS_OK))
+    if ((st = net_curl_start(WHO, opt->ca_file, opt->cert_file, opt->key_file, err)) != TKMS_OK)
         return st;
-
-    pthread_once(&global_once, global_init);
-    if (global_status != CURLE_OK)
-        return tkms_fail(err, TKMS_ERR_NO_MEMORY, "http fanout: cannot initialise libcurl: %s",
-                         curl_easy_strerror(global_status));
 
     tkms_fanout *f = calloc(1, sizeof *f);
     if (f == NULL)
@@ -484,11 +381,7 @@ tkms_status tkms_fanout_new(tkms_fanout **out, struct event_base *base,
     f->max_response = max;
     f->connect_timeout_ms = (long)connect_ms;
     f->next_id = 1;
-    bool ok = (f->ca_file = strdup(opt->ca_file)) != NULL;
-    if (opt->cert_file) {
-        ok = ok && (f->cert_file = strdup(opt->cert_file)) != NULL;
-        ok = ok && (f->key_file = strdup(opt->key_file)) != NULL;
-    }
+    bool ok = net_curl_tls_copy(&f->tls, opt->ca_file, opt->cert_file, opt->key_file);
     ok = ok && (f->timer = evtimer_new(base, on_timeout, f)) != NULL;
     ok = ok && (f->multi = curl_multi_init()) != NULL;
     if (ok) {
@@ -515,56 +408,17 @@ static bool configure(tkms_fanout *f, fanout_req *r, const char *method, const c
                       size_t len, bool head)
 {
     CURL *h = r->easy;
-    bool ok = true;
-    ok &= curl_easy_setopt(h, CURLOPT_PRIVATE, (char *)r) == CURLE_OK;
-    ok &= curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;
-    ok &= curl_easy_setopt(h, CURLOPT_ERRORBUFFER, r->errbuf) == CURLE_OK;
-#if LIBCURL_VERSION_NUM >= 0x075500
-    ok &= curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https") == CURLE_OK;
-    ok &= curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "https") == CURLE_OK;
-#else
-    ok &= curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)CURLPROTO_HTTPS) == CURLE_OK;
-    ok &= curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS, (long)CURLPROTO_HTTPS) == CURLE_OK;
-#endif
-    ok &= curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK;
-    ok &= curl_easy_setopt(h, CURLOPT_PROXY, "") == CURLE_OK; /* ignore *_proxy variables */
-    ok &= curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1) == CURLE_OK;
-    ok &= curl_easy_setopt(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_3) == CURLE_OK;
-    ok &= curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK;
-    ok &= curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK;
-    ok &= curl_easy_setopt(h, CURLOPT_CAINFO, f->ca_file) == CURLE_OK;
-    ok &= curl_easy_setopt(h, CURLOPT_CAPATH, NULL) == CURLE_OK; /* only ca_file */
-    if (f->cert_file != NULL) {
-        ok &= curl_easy_setopt(h, CURLOPT_SSLCERT, f->cert_file) == CURLE_OK;
-        ok &= curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM") == CURLE_OK;
-        ok &= curl_easy_setopt(h, CURLOPT_SSLKEY, f->key_file) == CURLE_OK;
-        ok &= curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM") == CURLE_OK;
-    }
     long connect_ms = f->connect_timeout_ms < (long)r->timeout_ms ? f->connect_timeout_ms
                                                                   : (long)r->timeout_ms;
     /* libcurl's own timeout backs up the deadline timer */
-    ok &= curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)r->timeout_ms) == CURLE_OK;
-    ok &= curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect_ms) == CURLE_OK;
-    ok &= curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)f->max_response) ==
-          CURLE_OK;
-    ok &= curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data) == CURLE_OK;
-    ok &= curl_easy_setopt(h, CURLOPT_WRITEDATA, &r->resp) == CURLE_OK;
+    net_curl_setup setup = {.tls = &f->tls, .errbuf = r->errbuf,
+                            .timeout_ms = (long)r->timeout_ms, .connect_timeout_ms = connect_ms,
+                            .max_response = f->max_response, .sink = &r->resp};
+    bool ok = true;
+    ok &= curl_easy_setopt(h, CURLOPT_PRIVATE, (char *)r) == CURLE_OK;
+    ok &= net_curl_configure(h, &setup);
     ok &= curl_easy_setopt(h, CURLOPT_URL, url) == CURLE_OK;
-
-    bool send_body = len > 0 || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0;
-    if (head) {
-        ok &= curl_easy_setopt(h, CURLOPT_NOBODY, 1L) == CURLE_OK;
-    } else if (send_body) {
-        ok &= curl_easy_setopt(h, CURLOPT_POST, 1L) == CURLE_OK;
-        ok &= curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len) == CURLE_OK;
-        ok &= curl_easy_setopt(h, CURLOPT_POSTFIELDS, r->body) == CURLE_OK;
-        if (strcmp(method, "POST") != 0)
-            ok &= curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method) == CURLE_OK;
-    } else {
-        ok &= curl_easy_setopt(h, CURLOPT_HTTPGET, 1L) == CURLE_OK;
-        if (strcmp(method, "GET") != 0)
-            ok &= curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method) == CURLE_OK;
-    }
+    ok &= net_curl_set_method(h, method, r->body, len, head);
     ok &= curl_easy_setopt(h, CURLOPT_HTTPHEADER, r->headers) == CURLE_OK;
     return ok;
 }
@@ -581,16 +435,10 @@ tkms_status tkms_fanout_request(tkms_fanout *f, const char *method, const char *
         return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT, "http fanout: missing argument");
     if (f->closing)
         return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT, "http fanout: being freed");
-    if (!method_ok(method))
-        return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT, "http fanout: bad method");
-    if (strncasecmp(url, "https://", 8) != 0)
-        return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT, "http fanout: not an https:// URL: %.64s",
-                         url);
-    if (content_type != NULL && !content_type_ok(content_type))
-        return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT, "http fanout: bad content type");
-    bool head = strcmp(method, "HEAD") == 0;
-    if (head && len > 0)
-        return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT, "http fanout: HEAD cannot have a body");
+    bool head;
+    tkms_status st = net_curl_check_request(WHO, method, url, content_type, len, &head, err);
+    if (st != TKMS_OK)
+        return st;
     if (timeout_ms > TKMS_FANOUT_MAX_TIMEOUT_MS)
         return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT, "http fanout: timeout_ms above %u",
                          TKMS_FANOUT_MAX_TIMEOUT_MS);
@@ -604,22 +452,13 @@ tkms_status tkms_fanout_request(tkms_fanout *f, const char *method, const char *
     r->arg = arg;
     r->resp.max = f->max_response;
 
-    /* No "Expect: 100-continue" round trip; our Content-Type or none (not
-     * libcurl's form default). */
-    char ct_line[sizeof "Content-Type: " + CONTENT_TYPE_MAX];
-    snprintf(ct_line, sizeof ct_line, "Content-Type:%s%s", content_type ? " " : "",
-             content_type ? content_type : "");
     bool ok = (r->body = malloc(len + 1)) != NULL;
     if (ok) {
         if (len > 0)
             memcpy(r->body, body, len);
         r->body[len] = '\0';
     }
-    struct curl_slist *more = NULL;
-    ok = ok && (r->headers = curl_slist_append(NULL, "Expect:")) != NULL;
-    ok = ok && (more = curl_slist_append(r->headers, ct_line)) != NULL;
-    if (ok)
-        r->headers = more;
+    ok = ok && (r->headers = net_curl_headers(content_type)) != NULL;
     ok = ok && (r->deadline = evtimer_new(f->base, on_deadline, r)) != NULL;
     ok = ok && (r->easy = curl_easy_init()) != NULL;
     if (ok && !configure(f, r, method, url, len, head)) {

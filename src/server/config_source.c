@@ -22,6 +22,7 @@
 
 #include "tkms/file.h"
 #include "tkms/hex.h"
+#include "tkms/owners.h"
 
 extern char **environ;
 
@@ -369,6 +370,17 @@ void config_chain_default_fork_version(tkms_eth2_chain *chain)
         memcpy(chain->genesis_fork_version, TKMS_ETH2_MAINNET.genesis_fork_version, 4);
 }
 
+tkms_status config_value_owner_id(const char *value, const char *where, tkms_err *err)
+{
+    char shown[CONFIG_SHOW_SIZE];
+    if (!tkms_owner_id_valid(value))
+        return tkms_fail(err, TKMS_ERR_BAD_FORMAT,
+                         "%s: must be 1..%u characters of A-Z a-z 0-9 . _ - not starting "
+                         "with . or -, got '%s'",
+                         where, TKMS_OWNER_ID_MAX_SIZE, CONFIG_SHOW(shown, value));
+    return TKMS_OK;
+}
+
 tkms_status config_value_kdf(const char *value, const char *where, tkms_kdf *kdf,
                              tkms_err *err)
 {
@@ -393,11 +405,12 @@ tkms_status config_value_log_level(const char *value, const char *where, int *le
 
 /* Applies one value from any source: the checks every setting shares,
  * then the setting's own. */
-static tkms_status apply_value(void *cfg, const config_setting *s, const char *value,
-                               const char *base, const char *where, tkms_err *err)
+static tkms_status apply_value(const config_schema *schema, void *cfg, const config_setting *s,
+                               const char *value, const char *base, const char *where,
+                               tkms_err *err)
 {
     tkms_status st = config_value_check(value, where, err);
-    return st != TKMS_OK ? st : s->set(cfg, value, base, where, err);
+    return st != TKMS_OK ? st : s->set(schema, cfg, value, base, where, err);
 }
 
 /* ---- YAML: events to a bounded tree ------------------------------------- */
@@ -674,6 +687,27 @@ tkms_status config_doc_fields(const config_doc *doc, const config_node *map, con
     return TKMS_OK;
 }
 
+tkms_status config_doc_list(const config_doc *doc, const config_node *list, const char *key,
+                            const char *null_hint, const char *expected, size_t room,
+                            unsigned max, config_entry_walker walk)
+{
+    if (config_node_is_null(list))
+        return config_doc_fail(doc, list->line, TKMS_ERR_BAD_FORMAT, "%s: has no value (%s)", key,
+                               null_hint);
+    if (list->kind != CONFIG_SEQUENCE)
+        return config_doc_fail(doc, list->line, TKMS_ERR_BAD_FORMAT, "%s: expected %s", key,
+                               expected);
+    if (list->count > room)   /* named at the first entry that does not fit */
+        return config_doc_fail(doc, list->items[room]->line, TKMS_ERR_BAD_FORMAT,
+                               "%s: more than %u %s", key, max, key);
+    for (size_t i = 0; i < list->count; i++) {
+        tkms_status st = walk(doc, i, list->items[i]);
+        if (st != TKMS_OK)
+            return st;
+    }
+    return TKMS_OK;
+}
+
 /* ---- YAML: the tree to settings -------------------------------------------- */
 
 static tkms_status walk_setting(const config_doc *doc, const config_setting *s,
@@ -685,7 +719,7 @@ static tkms_status walk_setting(const config_doc *doc, const config_setting *s,
         return st;
     char where[WHERE_SIZE];
     snprintf(where, sizeof where, "%s:%zu: %s", doc->name, v->line, s->key);
-    return apply_value(doc->cfg, s, text, doc->base, where, doc->err);
+    return apply_value(doc->schema, doc->cfg, s, text, doc->base, where, doc->err);
 }
 
 /* True when `name` is a section: some setting's key is "name.…". */
@@ -991,14 +1025,14 @@ tkms_status config_load(const config_schema *schema, void *cfg, char **config_pa
         const config_setting *s = &schema->settings[i];
         const char *value = config_env_get(envp, s->env);
         if (value != NULL)
-            st = apply_value(cfg, s, value, cwd, s->env, err);
+            st = apply_value(schema, cfg, s, value, cwd, s->env, err);
     }
     for (size_t i = 0; st == TKMS_OK && i < schema->setting_count; i++) {
         if (flags[i] == NULL)
             continue;
         char where[FLAG_WHERE_SIZE];
         snprintf(where, sizeof where, "--%s", schema->settings[i].flag);
-        st = apply_value(cfg, &schema->settings[i], flags[i], cwd, where, err);
+        st = apply_value(schema, cfg, &schema->settings[i], flags[i], cwd, where, err);
     }
     if (st == TKMS_OK)
         st = schema->finish(cfg, err);

@@ -5,8 +5,10 @@
  * of any one daemon's settings.
  *
  * A daemon describes its settings in a table (config_setting: YAML key,
- * TKMS_* environment variable, flag, setter) and a config_schema, and the
- * engine does the rest the same way for every daemon:
+ * TKMS_* environment variable, flag, setter) and a config_schema (the
+ * settings every daemon has, such as listen and tls.*, with the setters
+ * and steps of config_common.h), and the engine does the rest the same
+ * way for every daemon:
  *
  *   - sources, in rising precedence: the daemon's defaults (schema->init),
  *     one YAML file, TKMS_* environment variables, flags; every value
@@ -87,15 +89,20 @@ bool config_node_is_null(const config_node *node);
 
 /* ---- the schema -------------------------------------------------------------- */
 
+struct config_schema;
+
 /*
  * Sets one setting from `value` (already through config_value_check),
  * `base` the absolute directory relative paths start from, `where` the
- * message prefix. `cfg` is the daemon's configuration struct. Returns
+ * message prefix. `cfg` is the daemon's configuration struct, `schema`
+ * its schema (for "WHAT: out of memory" and schema->common). Returns
  * TKMS_OK, TKMS_ERR_BAD_FORMAT (message "WHERE: …") or TKMS_ERR_NO_MEMORY.
  * A setter replaces what an earlier source set.
  */
-typedef tkms_status (*config_setter)(void *cfg, const char *value, const char *base,
-                                     const char *where, tkms_err *err);
+typedef tkms_status config_setter_fn(const struct config_schema *schema, void *cfg,
+                                     const char *value, const char *base, const char *where,
+                                     tkms_err *err);
+typedef config_setter_fn *config_setter;
 
 typedef struct {
     const char *key;        /* YAML key; "tls.cert" is `cert` in the section `tls` */
@@ -124,6 +131,8 @@ typedef struct config_schema {
     size_t setting_count;
     const config_yaml_key *yaml_keys;    /* YAML-only keys (may be NULL)             */
     size_t yaml_key_count;
+    const struct config_common *common;  /* the settings every daemon has
+                                            (config_common.h), or NULL             */
     size_t max_file_size;                /* bytes of the YAML document, at most      */
     unsigned max_depth;                  /* 1..CONFIG_MAX_DEPTH_LIMIT nesting levels */
     /* The daemon's steps, for config_load: defaults into a zeroed struct
@@ -258,6 +267,22 @@ tkms_status config_doc_fields(const config_doc *doc, const config_node *node, co
 tkms_status config_doc_value(const config_doc *doc, const config_node *node, const char *what,
                              char *where_out, size_t where_size, const char **text);
 
+/* Walks entry `index` (from 0) of a YAML-only list into doc->cfg
+ * (config_doc_list). */
+typedef tkms_status (*config_entry_walker)(const config_doc *doc, size_t index,
+                                           const config_node *entry);
+
+/*
+ * The value of the YAML-only list `key` ("rules"), with room for `room`
+ * more entries of `max` in all: "NAME:LINE: KEY: has no value (NULL_HINT)"
+ * for null, "…: KEY: expected EXPECTED" for anything but a sequence,
+ * "…: KEY: more than MAX KEY" at the first entry that does not fit; then
+ * each entry through `walk`, in order, stopping at its first error.
+ */
+tkms_status config_doc_list(const config_doc *doc, const config_node *list, const char *key,
+                            const char *null_hint, const char *expected, size_t room,
+                            unsigned max, config_entry_walker walk);
+
 /* ---- value parsers (each message begins with "WHERE: ") ------------------------- */
 
 /* "WHERE: must not be empty", "WHERE: longer than 4096 bytes", "WHERE: must
@@ -339,6 +364,11 @@ tkms_status config_value_network(const char *value, const char *where, tkms_eth2
 /* The preset's genesis fork version (mainnet 0x00000000, minimal
  * 0x00000001), for when none was given. */
 void config_chain_default_fork_version(tkms_eth2_chain *chain);
+
+/* An owner id (tkms_owner_id_valid; also the syntax of the gateway's client
+ * names): "WHERE: must be 1..64 characters of A-Z a-z 0-9 . _ - not
+ * starting with . or -, got 'V'". */
+tkms_status config_value_owner_id(const char *value, const char *where, tkms_err *err);
 
 /* keystore.kdf: "scrypt" or "pbkdf2". */
 tkms_status config_value_kdf(const char *value, const char *where, tkms_kdf *kdf,

@@ -5,22 +5,20 @@
  * naming the setting and its source.
  *
  * The sources, the YAML tree, precedence, paths and the common value
- * parsers are the configuration engine's (config_source.h); this file
- * holds what is the server's own: the table of settings below (what the
- * file, the environment and the flags are all matched against), their
- * setters, the `rules` list, the required settings and the help.
+ * parsers are the configuration engine's (config_source.h), and so are
+ * the settings every daemon has (config_common.h); this file holds what
+ * is the server's own: the table of settings below (what the file, the
+ * environment and the flags are all matched against), the owner setting,
+ * the `rules` list, the required settings and the help.
  */
 #include "server_config.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "config_common.h"
 #include "config_source.h"
-#include "tkms/owners.h"
-
-#define SHOW(buf, text) CONFIG_SHOW(buf, text)
 
 static const config_schema SCHEMA;
 
@@ -40,142 +38,17 @@ const char *server_log_level_name(server_log_level level)
     return "unknown";
 }
 
-/* ---- one setter per setting ------------------------------------------------
- * Each gets the value (non-empty, no control characters, at most
- * CONFIG_VALUE_MAX_SIZE bytes), the absolute directory relative paths
- * start from, and `where` ("server.yaml:12: workers", "TKMS_WORKERS",
- * "--workers") to begin its message with (config_setter). */
+/* ---- the server's own setter (config_setter) --------------------------------
+ * The settings every daemon has are config_common.h's. */
 
-#define PATH_SETTER(fn, field)                                                       \
-    static tkms_status fn(void *c, const char *value, const char *base,              \
-                          const char *where, tkms_err *err)                          \
-    {                                                                                \
-        (void)where;                                                                 \
-        return config_set_path(&SCHEMA, &((server_config *)c)->field, base, value, err); \
-    }
-PATH_SETTER(set_data_dir, data_dir)
-PATH_SETTER(set_tls_cert, tls_cert)
-PATH_SETTER(set_tls_key, tls_key)
-PATH_SETTER(set_tls_ca, tls_ca)
-PATH_SETTER(set_password_file, password_file)
-
-static tkms_status set_listen(void *c, const char *value, const char *base, const char *where,
-                              tkms_err *err)
+static tkms_status set_owner(const config_schema *schema, void *c, const char *value,
+                             const char *base, const char *where, tkms_err *err)
 {
     (void)base;
-    server_config *cfg = c;
-    config_host_port hp;
-    tkms_status st = config_value_host_port(&SCHEMA, value, where, &hp, err);
+    tkms_status st = config_value_owner_id(value, where, err);
     if (st != TKMS_OK)
         return st;
-    free(cfg->listen_host);
-    free(cfg->listen);
-    cfg->listen_host = hp.host;
-    cfg->listen = hp.text;
-    cfg->listen_port = hp.port;
-    return TKMS_OK;
-}
-
-static tkms_status set_owner(void *c, const char *value, const char *base, const char *where,
-                             tkms_err *err)
-{
-    (void)base;
-    char shown[CONFIG_SHOW_SIZE];
-    if (!tkms_owner_id_valid(value))
-        return tkms_fail(err, TKMS_ERR_BAD_FORMAT,
-                         "%s: must be 1..%u characters of A-Z a-z 0-9 . _ - not starting "
-                         "with . or -, got '%s'",
-                         where, TKMS_OWNER_ID_MAX_SIZE, SHOW(shown, value));
-    return config_set_string(&SCHEMA, &((server_config *)c)->owner, strdup(value), err);
-}
-
-static tkms_status set_network(void *c, const char *value, const char *base, const char *where,
-                               tkms_err *err)
-{
-    (void)base;
-    return config_value_network(value, where, &((server_config *)c)->chain, err);
-}
-
-static tkms_status set_genesis_fork_version(void *c, const char *value, const char *base,
-                                            const char *where, tkms_err *err)
-{
-    (void)base;
-    server_config *cfg = c;
-    uint8_t version[4];
-    tkms_status st = config_value_hex(value, where, version, sizeof version, err);
-    if (st != TKMS_OK)
-        return st;
-    memcpy(cfg->chain.genesis_fork_version, version, sizeof version);
-    cfg->genesis_fork_version_given = true;
-    return TKMS_OK;
-}
-
-static tkms_status set_genesis_validators_root(void *c, const char *value, const char *base,
-                                               const char *where, tkms_err *err)
-{
-    (void)base;
-    server_config *cfg = c;
-    uint8_t root[32];
-    tkms_status st = config_value_hex(value, where, root, sizeof root, err);
-    if (st != TKMS_OK)
-        return st;
-    memcpy(cfg->genesis_validators_root, root, sizeof root);
-    cfg->genesis_validators_root_given = true;
-    return TKMS_OK;
-}
-
-static tkms_status set_workers(void *c, const char *value, const char *base, const char *where,
-                               tkms_err *err)
-{
-    (void)base;
-    uint64_t v;
-    tkms_status st = config_value_uint(value, where, 1, SERVER_CONFIG_MAX_WORKERS, &v, err);
-    if (st == TKMS_OK)
-        ((server_config *)c)->workers = (unsigned)v;
-    return st;
-}
-
-/* Bytes, with an optional unit: "65536", "64KiB", "64 KiB", "1MiB". */
-static tkms_status set_max_body_size(void *c, const char *value, const char *base,
-                                     const char *where, tkms_err *err)
-{
-    (void)base;
-    uint64_t v;
-    tkms_status st = config_value_size(value, where, SERVER_CONFIG_MIN_BODY_SIZE,
-                                       SERVER_CONFIG_MAX_BODY_SIZE, &v, err);
-    if (st == TKMS_OK)
-        ((server_config *)c)->max_body_size = (size_t)v;
-    return st;
-}
-
-static tkms_status set_keystore_kdf(void *c, const char *value, const char *base,
-                                    const char *where, tkms_err *err)
-{
-    (void)base;
-    return config_value_kdf(value, where, &((server_config *)c)->keystore.kdf, err);
-}
-
-static tkms_status set_keystore_scrypt_n(void *c, const char *value, const char *base,
-                                         const char *where, tkms_err *err)
-{
-    (void)base;
-    uint64_t v;
-    tkms_status st = config_value_pow2(value, where, SERVER_CONFIG_MIN_SCRYPT_N,
-                                       SERVER_CONFIG_MAX_SCRYPT_N, &v, err);
-    if (st == TKMS_OK)
-        ((server_config *)c)->keystore.scrypt_n = (uint32_t)v;
-    return st;
-}
-
-static tkms_status set_log_level(void *c, const char *value, const char *base,
-                                 const char *where, tkms_err *err)
-{
-    (void)base;
-    int level;
-    tkms_status st = config_value_log_level(value, where, &level, err);
-    if (st == TKMS_OK)
-        ((server_config *)c)->log_level = (server_log_level)level;
-    return st;
+    return config_set_string(schema, &((server_config *)c)->owner, strdup(value), err);
 }
 
 /* ---- the table: one row per setting, for all three sources ---------------- */
@@ -183,24 +56,26 @@ static tkms_status set_log_level(void *c, const char *value, const char *base,
 #define LISTEN_HINT " (quote IPv6 addresses: \"[::1]:9000\")"
 
 static const config_setting SETTINGS[] = {
-    {"listen", "TKMS_LISTEN", "listen", set_listen, LISTEN_HINT},
-    {"data_dir", "TKMS_DATA_DIR", "data-dir", set_data_dir, NULL},
-    {"tls.cert", "TKMS_TLS_CERT", "tls-cert", set_tls_cert, NULL},
-    {"tls.key", "TKMS_TLS_KEY", "tls-key", set_tls_key, NULL},
-    {"tls.ca", "TKMS_TLS_CA", "tls-ca", set_tls_ca, NULL},
-    {"password_file", "TKMS_PASSWORD_FILE", "password-file", set_password_file, NULL},
+    {"listen", "TKMS_LISTEN", "listen", config_common_set_listen, LISTEN_HINT},
+    {"data_dir", "TKMS_DATA_DIR", "data-dir", config_common_set_data_dir, NULL},
+    {"tls.cert", "TKMS_TLS_CERT", "tls-cert", config_common_set_tls_cert, NULL},
+    {"tls.key", "TKMS_TLS_KEY", "tls-key", config_common_set_tls_key, NULL},
+    {"tls.ca", "TKMS_TLS_CA", "tls-ca", config_common_set_tls_ca, NULL},
+    {"password_file", "TKMS_PASSWORD_FILE", "password-file", config_common_set_password_file,
+     NULL},
     {"owner", "TKMS_OWNER", "owner", set_owner, NULL},
-    {"network", "TKMS_NETWORK", "network", set_network, NULL},
+    {"network", "TKMS_NETWORK", "network", config_common_set_network, NULL},
     {"genesis_fork_version", "TKMS_GENESIS_FORK_VERSION", "genesis-fork-version",
-     set_genesis_fork_version, NULL},
+     config_common_set_genesis_fork_version, NULL},
     {"genesis_validators_root", "TKMS_GENESIS_VALIDATORS_ROOT", "genesis-validators-root",
-     set_genesis_validators_root, NULL},
-    {"workers", "TKMS_WORKERS", "workers", set_workers, NULL},
-    {"max_body_size", "TKMS_MAX_BODY_SIZE", "max-body-size", set_max_body_size, NULL},
-    {"keystore.kdf", "TKMS_KEYSTORE_KDF", "keystore-kdf", set_keystore_kdf, NULL},
+     config_common_set_genesis_validators_root, NULL},
+    {"workers", "TKMS_WORKERS", "workers", config_common_set_workers, NULL},
+    {"max_body_size", "TKMS_MAX_BODY_SIZE", "max-body-size", config_common_set_max_body_size,
+     NULL},
+    {"keystore.kdf", "TKMS_KEYSTORE_KDF", "keystore-kdf", config_common_set_keystore_kdf, NULL},
     {"keystore.scrypt_n", "TKMS_KEYSTORE_SCRYPT_N", "keystore-scrypt-n",
-     set_keystore_scrypt_n, NULL},
-    {"log_level", "TKMS_LOG_LEVEL", "log-level", set_log_level, NULL},
+     config_common_set_keystore_scrypt_n, NULL},
+    {"log_level", "TKMS_LOG_LEVEL", "log-level", config_common_set_log_level, NULL},
 };
 #define SETTING_COUNT (sizeof SETTINGS / sizeof SETTINGS[0])
 
@@ -252,9 +127,9 @@ static tkms_status rule_list(const config_doc *doc, const config_node *v, const 
     return TKMS_OK;
 }
 
-static tkms_status walk_rule(const config_doc *doc, server_config *cfg, size_t index,
-                             const config_node *map)
+static tkms_status walk_rule(const config_doc *doc, size_t index, const config_node *map)
 {
+    server_config *cfg = doc->cfg;
     static const char *const fields[] = {"client", "operations", "keys"};
     char what[64];
     snprintf(what, sizeof what, "rules[%zu]", index);
@@ -327,22 +202,9 @@ static tkms_status walk_rule(const config_doc *doc, server_config *cfg, size_t i
 static tkms_status walk_rules(void *c, const config_doc *doc, const config_node *v)
 {
     server_config *cfg = c;
-    if (config_node_is_null(v))
-        return config_doc_fail(doc, v->line, TKMS_ERR_BAD_FORMAT,
-                               "rules: has no value (write [] for no rules)");
-    if (v->kind != CONFIG_SEQUENCE)
-        return config_doc_fail(doc, v->line, TKMS_ERR_BAD_FORMAT,
-                               "rules: expected a list of rules");
-    size_t room = SERVER_RULES_MAX - server_rules_count(cfg->rules);
-    if (v->count > room)   /* named at the first rule that does not fit */
-        return config_doc_fail(doc, v->items[room]->line, TKMS_ERR_BAD_FORMAT,
-                               "rules: more than %u rules", SERVER_RULES_MAX);
-    for (size_t i = 0; i < v->count; i++) {
-        tkms_status st = walk_rule(doc, cfg, i, v->items[i]);
-        if (st != TKMS_OK)
-            return st;
-    }
-    return TKMS_OK;
+    return config_doc_list(doc, v, "rules", "write [] for no rules", "a list of rules",
+                           SERVER_RULES_MAX - server_rules_count(cfg->rules), SERVER_RULES_MAX,
+                           walk_rule);
 }
 
 static const config_yaml_key YAML_KEYS[] = {
@@ -366,8 +228,26 @@ static void schema_release(void *cfg)
     server_config_free(cfg);
 }
 
+static config_common_fields common_fields(void *cfg)
+{
+    return CONFIG_COMMON_FIELDS((server_config *)cfg);
+}
+
+static const config_common COMMON = {
+    .fields = common_fields,
+    .default_listen = SERVER_CONFIG_DEFAULT_LISTEN,
+    .max_workers = SERVER_CONFIG_MAX_WORKERS,
+    .min_body_size = SERVER_CONFIG_MIN_BODY_SIZE,
+    .max_body_size = SERVER_CONFIG_MAX_BODY_SIZE,
+    .default_body_size = SERVER_CONFIG_DEFAULT_BODY_SIZE,
+    .min_scrypt_n = SERVER_CONFIG_MIN_SCRYPT_N,
+    .max_scrypt_n = SERVER_CONFIG_MAX_SCRYPT_N,
+    .default_scrypt_n = SERVER_CONFIG_DEFAULT_SCRYPT_N,
+};
+
 static const config_schema SCHEMA = {
     .what = "server config",
+    .common = &COMMON,
     .settings = SETTINGS,
     .setting_count = SETTING_COUNT,
     .yaml_keys = YAML_KEYS,
@@ -389,17 +269,7 @@ tkms_status server_config_init(server_config *cfg, tkms_err *err)
     if (cfg == NULL)
         return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT, "server config: missing argument");
     memset(cfg, 0, sizeof *cfg);
-    cfg->chain = TKMS_ETH2_MAINNET;
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    cfg->workers = cpus < 1 ? 1u
-                   : cpus > (long)SERVER_CONFIG_MAX_WORKERS ? SERVER_CONFIG_MAX_WORKERS
-                                                            : (unsigned)cpus;
-    cfg->max_body_size = SERVER_CONFIG_DEFAULT_BODY_SIZE;
-    tkms_kdf_params_default(&cfg->keystore);
-    cfg->keystore.kdf = TKMS_KDF_SCRYPT;
-    cfg->keystore.scrypt_n = SERVER_CONFIG_DEFAULT_SCRYPT_N;
-    cfg->log_level = SERVER_LOG_INFO;
-    tkms_status st = set_listen(cfg, SERVER_CONFIG_DEFAULT_LISTEN, "/", "listen", err);
+    tkms_status st = config_common_init(&SCHEMA, cfg, err);
     if (st == TKMS_OK)
         st = server_rules_new(&cfg->rules, err);
     if (st != TKMS_OK)
@@ -411,22 +281,8 @@ tkms_status server_config_finish(server_config *cfg, tkms_err *err)
 {
     if (cfg == NULL || cfg->rules == NULL || cfg->listen == NULL)
         return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT, "server config: missing argument");
-    if (!cfg->genesis_fork_version_given)
-        config_chain_default_fork_version(&cfg->chain);
-    const struct {
-        bool present;
-        const char *key;
-    } required[] = {
-        {cfg->data_dir != NULL, "data_dir"},
-        {cfg->tls_cert != NULL, "tls.cert"},
-        {cfg->tls_key != NULL, "tls.key"},
-        {cfg->tls_ca != NULL, "tls.ca"},
-        {cfg->genesis_validators_root_given, "genesis_validators_root"},
-    };
-    for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
-        if (!required[i].present)
-            return config_required(&SCHEMA, required[i].key, err);
-    return TKMS_OK;
+    const config_required_setting required[] = {{cfg->tls_ca != NULL, "tls.ca"}};
+    return config_common_finish(&SCHEMA, cfg, required, 1, err);
 }
 
 tkms_status server_config_parse_yaml(server_config *cfg, const char *text, size_t len,
@@ -450,14 +306,8 @@ void server_config_free(server_config *cfg)
 {
     if (cfg == NULL)
         return;
+    config_common_free(&SCHEMA, cfg);
     free(cfg->config_path);
-    free(cfg->listen);
-    free(cfg->listen_host);
-    free(cfg->data_dir);
-    free(cfg->tls_cert);
-    free(cfg->tls_key);
-    free(cfg->tls_ca);
-    free(cfg->password_file);
     free(cfg->owner);
     server_rules_free(cfg->rules);
     memset(cfg, 0, sizeof *cfg);
@@ -476,7 +326,7 @@ static const char HELP[] =
     "variable set to \"\" counts as unset. Every value given is checked, even one\n"
     "that a later source replaces.\n"
     "\n"
-    "  YAML key                 environment / flag            default\n"
+    CONFIG_HELP_HEADER
     "  listen                   TKMS_LISTEN                   127.0.0.1:9000\n"
     "                           --listen HOST:PORT            (IPv6: \"[::1]:9000\", quoted\n"
     "                                                         in YAML; port 0 = any free)\n"
@@ -485,8 +335,7 @@ static const char HELP[] =
     "                                                         database, audit log)\n"
     "  tls.cert                 TKMS_TLS_CERT                 required\n"
     "                           --tls-cert PEM                (server certificate)\n"
-    "  tls.key                  TKMS_TLS_KEY                  required\n"
-    "                           --tls-key PEM                 (its private key)\n"
+    CONFIG_HELP_TLS_KEY
     "  tls.ca                   TKMS_TLS_CA                   required\n"
     "                           --tls-ca PEM                  (CA of client certificates)\n"
     "  password_file            TKMS_PASSWORD_FILE            none: $TKMS_PASSWORD\n"
@@ -497,23 +346,13 @@ static const char HELP[] =
     "                           --owner ID                    (this server's owner id in\n"
     "                                                         ceremonies: 1..64 of\n"
     "                                                         A-Z a-z 0-9 . _ -)\n"
-    "  network                  TKMS_NETWORK                  mainnet\n"
-    "                           --network mainnet|minimal     (the preset)\n"
-    "  genesis_fork_version     TKMS_GENESIS_FORK_VERSION     mainnet 0x00000000,\n"
-    "                           --genesis-fork-version 0xHEX  minimal 0x00000001\n"
-    "  genesis_validators_root  TKMS_GENESIS_VALIDATORS_ROOT  required\n"
-    "                           --genesis-validators-root 0xHEX (32 bytes; binds the\n"
-    "                                                         slashing database)\n"
-    "  workers                  TKMS_WORKERS                  online CPUs (at most 64)\n"
-    "                           --workers 1..64\n"
+    CONFIG_HELP_CHAIN
+    CONFIG_HELP_WORKERS
     "  max_body_size            TKMS_MAX_BODY_SIZE            1MiB\n"
     "                           --max-body-size BYTES         (1KiB..16MiB; units KiB, MiB)\n"
     "  keystore.kdf             TKMS_KEYSTORE_KDF             scrypt\n"
     "                           --keystore-kdf scrypt|pbkdf2  (keystores the server writes)\n"
-    "  keystore.scrypt_n        TKMS_KEYSTORE_SCRYPT_N        262144 (2^18)\n"
-    "                           --keystore-scrypt-n N         (power of two, 1024..1048576)\n"
-    "  log_level                TKMS_LOG_LEVEL                info\n"
-    "                           --log-level error|warn|info|debug\n"
+    CONFIG_HELP_SCRYPT_N_LOG_LEVEL
     "  rules                    (file only)                   none: every request denied\n"
     "\n"
     "Example file (at most 1 MiB, nesting at most 8 levels, at most 1024 rules;\n"

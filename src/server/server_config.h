@@ -43,6 +43,7 @@
 #include "rules.h"
 #include "tkms/eth2.h"
 #include "tkms/keystore.h"
+#include "tkms/log.h"
 #include "tkms/status.h"
 
 #define SERVER_CONFIG_MAX_FILE_SIZE (1024u * 1024u)
@@ -56,13 +57,13 @@
 #define SERVER_CONFIG_MAX_SCRYPT_N (1u << 20)
 #define SERVER_CONFIG_DEFAULT_SCRYPT_N (1u << 18)
 
-/* Same values as tkms_log_level (tkms/log.h), so a cast converts. */
-typedef enum {
-    SERVER_LOG_ERROR = 0,
-    SERVER_LOG_WARN,
-    SERVER_LOG_INFO,
-    SERVER_LOG_DEBUG,
-} server_log_level;
+/* The server's log level is the log's (tkms/log.h), under the names its
+ * callers use. */
+typedef tkms_log_level server_log_level;
+#define SERVER_LOG_ERROR TKMS_LOG_ERROR
+#define SERVER_LOG_WARN TKMS_LOG_WARN
+#define SERVER_LOG_INFO TKMS_LOG_INFO
+#define SERVER_LOG_DEBUG TKMS_LOG_DEBUG
 
 /* "error", "warn", "info", "debug" ("unknown" otherwise). */
 const char *server_log_level_name(server_log_level level);

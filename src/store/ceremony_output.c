@@ -172,10 +172,10 @@ static char *format_transcript(const tkms_ceremony_spec *spec, const tkms_party 
     return text;
 }
 
-tkms_status tkms_share_keystore_write(const char *path, const tkms_group *group,
-                                      const tkms_share *share, const char *owner,
-                                      const char *password, const tkms_kdf_params *params,
-                                      tkms_err *err)
+tkms_status tkms_share_keystore_encrypt(char **json_out, const tkms_group *group,
+                                        const tkms_share *share, const char *owner,
+                                        const char *password, const tkms_kdf_params *params,
+                                        tkms_err *err)
 {
     tkms_share_info info = {
         .index = share->index,
@@ -185,10 +185,19 @@ tkms_status tkms_share_keystore_write(const char *path, const tkms_group *group,
         .commitments = group->commitments,
     };
     snprintf(info.owner, sizeof info.owner, "%s", owner);
+    return tkms_keystore_encrypt(json_out, &share->key, password, params, &info, NULL,
+                                 tkms_rng_system(), err);
+}
+
+tkms_status tkms_share_keystore_write(const char *path, const tkms_group *group,
+                                      const tkms_share *share, const char *owner,
+                                      const char *password, const tkms_kdf_params *params,
+                                      tkms_err *err)
+{
     char *json;
     tkms_err enc_err;
-    tkms_status st = tkms_keystore_encrypt(&json, &share->key, password, params, &info, NULL,
-                                           tkms_rng_system(), &enc_err);
+    tkms_status st =
+        tkms_share_keystore_encrypt(&json, group, share, owner, password, params, &enc_err);
     if (st != TKMS_OK)
         return tkms_fail(err, st, "share %u: %s", share->index, enc_err.message);
     st = write_new_file(path, json, 0600, err);

@@ -25,42 +25,27 @@ set -u
 source "$(dirname "$0")/../cli/lib.sh"
 # shellcheck source=../server/server_lib.sh
 source "$(dirname "$0")/../server/server_lib.sh"
+# shellcheck source=gateway_lib.sh
+source "$(dirname "$0")/gateway_lib.sh"
 trap 'for p in p1 p2 p3 gw; do stop_server $p KILL; done; [ -n "${KEEP:-}" ] || rm -rf "$TMP"' EXIT
 
 make_pki
 for c in vc1 vc2; do "$TKMS" certs client --dir "$PKI" --name "$c" >/dev/null; done
-for p in p1 p2 p3; do
-    write_config "$p" "owner: $p"
-    check "server $p starts" start_server "$p"
-done
-identity() { api "$1" operator GET /health; node -e 'console.log(JSON.parse(process.argv[1]).server)' "$BODY"; }
-ID_p1=$(identity p1); ID_p2=$(identity p2); ID_p3=$(identity p3)
-"$TKMS" ceremony spec --parties "p1:$ID_p1,p2:$ID_p2,p3:$ID_p3" --threshold 2 --keys 2 \
-    --out "$TMP/dkg.json" >/dev/null
-# shellcheck disable=SC2046
-run "$TKMS" ceremony run --spec "$TMP/dkg.json" $(for p in p1 p2 p3; do v="PORT_$p"; printf -- '--server %s=https://127.0.0.1:%s ' "$p" "${!v}"; done) \
-    --ca "$PKI/ca.pem" --cert "$PKI/operator.pem" --key "$PKI/operator-key.pem" --json
-assert_eq "DKG among the servers" 0 "$RC"
-KEY_A=$(node -e 'console.log(JSON.parse(process.argv[1]).keys[0])' "$OUT")
-KEY_B=$(node -e 'console.log(JSON.parse(process.argv[1]).keys[1])' "$OUT")
+start_servers
+run_dkg 2
+KEY_A=${DKG_KEYS[0]}
+KEY_B=${DKG_KEYS[1]}
 
 # --- the gateway ----------------------------------------------------------------------
 free_port() { node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })'; }
 VC3_PORT=$(free_port)
 head -c 24 /dev/urandom | base64 >"$TMP/vc2.token"
 mkdir -p "$TMP/gw"
-cat >"$TMP/gw/server.yaml" <<YAML
+cat >"$TMP/gw/gateway.yaml" <<YAML
 listen: 127.0.0.1:0
 data_dir: data
 tls: {cert: $PKI/server.pem, key: $PKI/server-key.pem, ca: $PKI/ca.pem}
-servers_tls: {cert: $PKI/gateway.pem, key: $PKI/gateway-key.pem, ca: $PKI/ca.pem}
-genesis_validators_root: "$GVR"
-timeout_ms: 3000
-health_interval_ms: 200
-servers:
-  - {name: p1, url: "https://127.0.0.1:$PORT_p1", identity: "$ID_p1"}
-  - {name: p2, url: "https://127.0.0.1:$PORT_p2", identity: "$ID_p2"}
-  - {name: p3, url: "https://127.0.0.1:$PORT_p3", identity: "$ID_p3"}
+$(servers_yaml)
 clients:
   - {name: vc1, auth: cert}
   - {name: vc2, auth: token, token_file: $TMP/vc2.token}
@@ -72,19 +57,7 @@ run "$TKMS" gateway add-key --data-dir "$TMP/gw/data" --group "$TMP/p1/data/keys
 assert_eq "add key B" 0 "$RC"
 run "$TKMS" gateway assign "$KEY_B" --to vc3 --data-dir "$TMP/gw/data"
 assert_eq "assign key B to vc3" 0 "$RC"
-start_gateway() {
-    : >"$TMP/gw/log"
-    "$TKMS" gateway --config "$TMP/gw/server.yaml" 2>>"$TMP/gw/log" &
-    PID_gw=$!
-    PORT_gw=""
-    for _ in $(seq 1 200); do
-        PORT_gw=$(grep -o 'msg=listening addr=.*port=[0-9]*' "$TMP/gw/log" | head -1 | sed 's/.*port=//')
-        [ -n "$PORT_gw" ] && break
-        sleep 0.05
-    done
-    [ -n "$PORT_gw" ]
-}
-check "the gateway starts" start_gateway
+check "the gateway starts" start_gateway gw
 
 # gw CLIENT METHOD PATH [BODY]: a request to the gateway as CLIENT
 # (vc1: certificate, vc2: token, vc3: its plain listener, none: nothing).
@@ -220,10 +193,10 @@ run "$TKMS" slashing export --db "$TMP/gw/data/slashing.sqlite" --file "$TMP/gw-
     --genesis-validators-root "$GVR"
 assert_eq "the gateway's slashing records export" 0 "$RC"
 assert_contains "they hold key B's votes" "$KEY_B" "$(cat "$TMP/gw-history.json" 2>/dev/null)"
-run timeout 20 "$TKMS" gateway --config "$TMP/gw/server.yaml" --genesis-validators-root "0x$(printf '%064d' 9)"
+run timeout 20 "$TKMS" gateway --config "$TMP/gw/gateway.yaml" --genesis-validators-root "0x$(printf '%064d' 9)"
 assert_ne "a gateway of another chain does not start on these records" 0 "$RC"
 assert_contains "and says why" "bound to genesis validators root $GVR" "$ERR"
-check "the gateway restarts" start_gateway
+check "the gateway restarts" start_gateway gw
 for _ in $(seq 1 25); do        # until its first health checks are in (slow under sanitizers)
     gw vc1 GET /healthcheck
     grep -qF '"name":"p3","up":true' <<<"$BODY" && break

@@ -21,6 +21,8 @@ set -u
 source "$(dirname "$0")/../cli/lib.sh"
 # shellcheck source=../server/server_lib.sh
 source "$(dirname "$0")/../server/server_lib.sh"
+# shellcheck source=gateway_lib.sh
+source "$(dirname "$0")/gateway_lib.sh"
 # shellcheck source=../store/postgres_lib.sh
 source "$(dirname "$0")/../store/postgres_lib.sh"
 trap 'for p in p1 p2 p3 gwa gwb; do stop_server $p KILL; done; pg_stop; [ -n "${KEEP:-}" ] || rm -rf "$TMP"' EXIT
@@ -31,58 +33,26 @@ DB=$(pg_url tkms_gateways)
 
 make_pki
 for c in vc1 vc2; do "$TKMS" certs client --dir "$PKI" --name "$c" >/dev/null; done
-for p in p1 p2 p3; do
-    write_config "$p" "owner: $p"
-    check "server $p starts" start_server "$p"
-done
-identity() { api "$1" operator GET /health; node -e 'console.log(JSON.parse(process.argv[1]).server)' "$BODY"; }
-ID_p1=$(identity p1); ID_p2=$(identity p2); ID_p3=$(identity p3)
-"$TKMS" ceremony spec --parties "p1:$ID_p1,p2:$ID_p2,p3:$ID_p3" --threshold 2 --keys 1 \
-    --out "$TMP/dkg.json" >/dev/null
-# shellcheck disable=SC2046
-run "$TKMS" ceremony run --spec "$TMP/dkg.json" $(for p in p1 p2 p3; do v="PORT_$p"; printf -- '--server %s=https://127.0.0.1:%s ' "$p" "${!v}"; done) \
-    --ca "$PKI/ca.pem" --cert "$PKI/operator.pem" --key "$PKI/operator-key.pem" --json
-assert_eq "DKG among the servers" 0 "$RC"
-KEY=$(node -e 'console.log(JSON.parse(process.argv[1]).keys[0])' "$OUT")
+start_servers
+run_dkg 1
+KEY=${DKG_KEYS[0]}
 
 # --- two gateways, one database -----------------------------------------------------------
-# gateway NAME CLIENT: $TMP/NAME/server.yaml on $DB, KEY assigned to CLIENT.
+# gateway NAME CLIENT: $TMP/NAME/gateway.yaml on $DB, KEY assigned to CLIENT.
 gateway() {
     local name=$1 client=$2
     mkdir -p "$TMP/$name"
-    cat >"$TMP/$name/server.yaml" <<YAML
+    cat >"$TMP/$name/gateway.yaml" <<YAML
 listen: 127.0.0.1:0
 data_dir: data
 db: "$DB"
 tls: {cert: $PKI/server.pem, key: $PKI/server-key.pem, ca: $PKI/ca.pem}
-servers_tls: {cert: $PKI/gateway.pem, key: $PKI/gateway-key.pem, ca: $PKI/ca.pem}
-genesis_validators_root: "$GVR"
-timeout_ms: 3000
-health_interval_ms: 200
-servers:
-  - {name: p1, url: "https://127.0.0.1:$PORT_p1", identity: "$ID_p1"}
-  - {name: p2, url: "https://127.0.0.1:$PORT_p2", identity: "$ID_p2"}
-  - {name: p3, url: "https://127.0.0.1:$PORT_p3", identity: "$ID_p3"}
+$(servers_yaml)
 clients:
   - {name: $client, auth: cert}
 YAML
     run "$TKMS" gateway add-key --data-dir "$TMP/$name/data" --group "$TMP/p1/data/keys/$KEY/group.json" --client "$client"
     assert_eq "$name: add the key for $client" 0 "$RC"
-}
-start_gateway() {  # NAME → $PORT_<NAME>, $PID_<NAME>; log $TMP/NAME/log
-    local name=$1 port="" pid
-    : >"$TMP/$name/log"
-    "$TKMS" gateway --config "$TMP/$name/server.yaml" 2>>"$TMP/$name/log" &
-    pid=$!
-    for _ in $(seq 1 200); do
-        port=$(grep -o 'msg=listening addr=.*port=[0-9]*' "$TMP/$name/log" | head -1 | sed 's/.*port=//')
-        [ -n "$port" ] && break
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.05
-    done
-    printf -v "PID_$name" '%s' "$pid"
-    printf -v "PORT_$name" '%s' "$port"
-    [ -n "$port" ]
 }
 gateway gwa vc1
 gateway gwb vc2
@@ -189,7 +159,7 @@ curl -s -o "$TMP/hc" --max-time 30 --cacert "$PKI/ca.pem" --cert "$PKI/vc2.pem" 
 assert_contains "B's healthcheck: p3 locked out" '"name":"p3","up":true,"locked_out":true' "$(cat "$TMP/hc")"
 
 # --- one chain per database -------------------------------------------------------------------
-run timeout 20 "$TKMS" gateway --config "$TMP/gwb/server.yaml" --genesis-validators-root "0x$(printf '%064d' 9)"
+run timeout 20 "$TKMS" gateway --config "$TMP/gwb/gateway.yaml" --genesis-validators-root "0x$(printf '%064d' 9)"
 assert_ne "a gateway of another chain does not start on the shared database" 0 "$RC"
 assert_contains "and says why" "bound to genesis validators root $GVR" "$ERR"
 finish

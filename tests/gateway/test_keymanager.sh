@@ -26,17 +26,13 @@ set -u
 source "$(dirname "$0")/../cli/lib.sh"
 # shellcheck source=../server/server_lib.sh
 source "$(dirname "$0")/../server/server_lib.sh"
+# shellcheck source=gateway_lib.sh
+source "$(dirname "$0")/gateway_lib.sh"
 trap 'for p in p1 p2 p3 gw gw2; do stop_server $p KILL; done; [ -n "${KEEP:-}" ] || rm -rf "$TMP"' EXIT
 
 make_pki
-for p in p1 p2 p3; do
-    # The gateway imports and deletes keys: its certificate needs `admin`.
-    write_config "$p" "  - {client: gateway, operations: [admin]}
-owner: $p"
-    check "server $p starts" start_server "$p"
-done
-identity() { api "$1" operator GET /health; node -e 'console.log(JSON.parse(process.argv[1]).server)' "$BODY"; }
-ID_p1=$(identity p1); ID_p2=$(identity p2); ID_p3=$(identity p3)
+# The gateway imports and deletes keys: its certificate needs `admin`.
+start_servers "  - {client: gateway, operations: [admin]}"
 
 # --- keys: secrets known to the test, keystores made by tkms keygen -------------
 KS_PW="km-test-password-$RANDOM-$RANDOM"
@@ -62,15 +58,8 @@ gateway_yaml() {  # gateway_yaml DIR KEYMANAGER(yes|no) [EXTRA CLIENT LINE]
 listen: 127.0.0.1:0
 data_dir: data
 tls: {cert: $PKI/server.pem, key: $PKI/server-key.pem}
-servers_tls: {cert: $PKI/gateway.pem, key: $PKI/gateway-key.pem, ca: $PKI/ca.pem}
-genesis_validators_root: "$GVR"
-timeout_ms: 3000
-health_interval_ms: 200
 keystore: {scrypt_n: 1024}
-servers:
-  - {name: p1, url: "https://127.0.0.1:$PORT_p1", identity: "$ID_p1"}
-  - {name: p2, url: "https://127.0.0.1:$PORT_p2", identity: "$ID_p2"}
-  - {name: p3, url: "https://127.0.0.1:$PORT_p3", identity: "$ID_p3"}
+$(servers_yaml)
 clients:
   - {name: vc, auth: token, token_file: $TMP/vc.token}
 ${3:-}
@@ -79,22 +68,6 @@ YAML
     return 0
 }
 gateway_yaml gw yes >"$TMP/gw/gateway.yaml"
-# start_gateway NAME: the gateway of $TMP/NAME/gateway.yaml; $PORT_<NAME>, $PID_<NAME>
-start_gateway() {
-    local name=$1 port="" pid
-    : >"$TMP/$name/log"
-    "$TKMS" gateway --config "$TMP/$name/gateway.yaml" 2>>"$TMP/$name/log" &
-    pid=$!
-    for _ in $(seq 1 200); do
-        port=$(grep -o 'msg=listening addr=.*port=[0-9]*' "$TMP/$name/log" | head -1 | sed 's/.*port=//')
-        [ -n "$port" ] && break
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.05
-    done
-    printf -v "PID_$name" '%s' "$pid"
-    printf -v "PORT_$name" '%s' "$port"
-    [ -n "$port" ]
-}
 check "the gateway starts" start_gateway gw
 
 # km METHOD [BODY-FILE] [TOKEN|none] [GATEWAY]: a keymanager request; $STATUS, $BODY

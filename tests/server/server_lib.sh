@@ -11,7 +11,21 @@
 #   start_server NAME [FLAGS…]    starts it; waits for its port: $PORT_<NAME>,
 #                                 $PID_<NAME>; its log is $TMP/NAME/log; a
 #                                 restart listens on the same port
+#   await_port NAME PID           waits for process PID (a server or a
+#                                 gateway) to log "msg=listening … port=N"
+#                                 in $TMP/NAME/log: $PORT_<NAME>,
+#                                 $PID_<NAME>; fails when it exits first or
+#                                 after 10 s
 #   stop_server NAME [SIGNAL]     stops it (default TERM) and waits
+#   start_servers [RULES [FLAGS…]]
+#                                 p1, p2, p3: write_config with the RULES
+#                                 lines (rules after the default ones) and
+#                                 "owner: pN", start_server with FLAGS, each
+#                                 checked; their identities: $ID_p1..$ID_p3
+#   ceremony_servers              the --server flags of p1, p2, p3 for
+#                                 `tkms ceremony run`
+#   relay SPEC [FLAGS…]           `tkms ceremony run` of SPEC among p1, p2 and
+#                                 p3 as operator (through `run`)
 #   import_body OUT PASSWORD KEYSTORE…
 #                                 the admin import request for the keystores
 #   api NAME CLIENT METHOD PATH [BODY-FILE]
@@ -72,10 +86,13 @@ start_server() {
     [ -n "${!old_port_var:-}" ] && listen=(--listen "127.0.0.1:${!old_port_var}")
     : >"$log"
     "$TKMS" server --config "$TMP/$name/server.yaml" "${listen[@]}" "$@" 2>>"$log" &
-    local pid=$!
-    local port="" i
+    await_port "$name" $!
+}
+
+await_port() {
+    local name=$1 pid=$2 port="" i
     for i in $(seq 1 200); do
-        port=$(grep -o 'msg=listening .*port=[0-9]*' "$log" | tail -1 | sed 's/.*port=//')
+        port=$(grep -o 'msg=listening .*port=[0-9]*' "$TMP/$name/log" | head -1 | sed 's/.*port=//')
         [ -n "$port" ] && break
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.05
@@ -94,6 +111,30 @@ stop_server() {
     wait "$pid" 2>/dev/null
     printf -v "PID_$name" '%s' ""
     return 0
+}
+
+start_servers() {
+    local rules=${1:-} p
+    [ $# -gt 0 ] && shift
+    for p in p1 p2 p3; do
+        write_config "$p" "${rules:+$rules
+}owner: $p"
+        check "server $p starts" start_server "$p" "$@"
+        api "$p" operator GET /health
+        printf -v "ID_$p" '%s' "$(node -e 'console.log(JSON.parse(process.argv[1]).server)' "$BODY")"
+    done
+}
+
+ceremony_servers() {
+    local p v
+    for p in p1 p2 p3; do v="PORT_$p"; printf -- '--server %s=https://127.0.0.1:%s ' "$p" "${!v}"; done
+}
+
+relay() {
+    local spec=$1; shift
+    # shellcheck disable=SC2046
+    run "$TKMS" ceremony run --spec "$spec" $(ceremony_servers) --ca "$PKI/ca.pem" \
+        --cert "$PKI/operator.pem" --key "$PKI/operator-key.pem" "$@"
 }
 
 api() {

@@ -21,19 +21,7 @@ trap 'for p in p1 p2 p3; do stop_server $p KILL; done; [ -n "${KEEP:-}" ] || rm 
 
 make_pki
 # Ceremony rounds of many keys carry large bodies (16 MiB is the most).
-for p in p1 p2 p3; do
-    write_config "$p" "owner: $p"
-    check "server $p starts" start_server "$p" --max-body-size 16MiB
-done
-identity() { api "$1" operator GET /health; node -e 'console.log(JSON.parse(process.argv[1]).server)' "$BODY"; }
-ID_p1=$(identity p1); ID_p2=$(identity p2); ID_p3=$(identity p3)
-servers() { for p in p1 p2 p3; do local v="PORT_$p"; printf -- '--server %s=https://127.0.0.1:%s ' "$p" "${!v}"; done; }
-relay() {  # relay SPEC [FLAGS…]
-    local spec=$1; shift
-    # shellcheck disable=SC2046
-    run "$TKMS" ceremony run --spec "$spec" $(servers) --ca "$PKI/ca.pem" \
-        --cert "$PKI/operator.pem" --key "$PKI/operator-key.pem" "$@"
-}
+start_servers "" --max-body-size 16MiB
 # partial SERVER KEY REQUEST-FILE: "i:0xSIG" lines of the server's partials.
 partials() {
     api "$1" gateway POST "/v1/eth2/sign/$2" "$3"
@@ -89,7 +77,7 @@ run "$TKMS" ceremony spec --parties "p1:$ID_p1,p2:$ID_p2,p3:$ID_p3" --threshold 
     --out "$TMP/big.json"
 CID=$(json_get "$TMP/big.json" d.ceremony_id)
 # shellcheck disable=SC2046
-"$TKMS" ceremony run --spec "$TMP/big.json" $(servers) --ca "$PKI/ca.pem" \
+"$TKMS" ceremony run --spec "$TMP/big.json" $(ceremony_servers) --ca "$PKI/ca.pem" \
     --cert "$PKI/operator.pem" --key "$PKI/operator-key.pem" >"$TMP/big.out" 2>"$TMP/big.err" &
 RELAY=$!
 for _ in $(seq 1 200); do
