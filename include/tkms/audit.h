@@ -86,12 +86,13 @@ tkms_status tkms_audit_open(tkms_audit **out, const char *path, tkms_err *err);
  * object, line longer than TKMS_AUDIT_MAX_LINE_SIZE, log would exceed
  * TKMS_AUDIT_MAX_FILE_SIZE), TKMS_ERR_IO or TKMS_ERR_NO_MEMORY. After a
  * TKMS_ERR_IO the handle is failed (the write or fsync may have been
- * partial; the file is cut back to its last good size, best effort). The
- * next append first reads and verifies the whole file again: when it ends
- * exactly at the last record this handle wrote (the cut worked), the
- * handle is usable again and the append goes on — so a disk that was full
- * for a while needs no restart; otherwise the append returns TKMS_ERR_IO
- * and the log must be reopened. Argument errors leave the handle usable.
+ * partial; the file is cut back to its last good size and fsynced). The
+ * next append first makes sure of that cut (retrying it if it failed) and
+ * that the file — locked by this handle, so no other writer — ends exactly
+ * at the last record this handle wrote; then the handle is usable again
+ * and the append goes on, so a disk that was full for a while needs no
+ * restart. Otherwise the append returns TKMS_ERR_IO (and the next one
+ * tries again). Argument errors leave the handle usable.
  */
 tkms_status tkms_audit_append(tkms_audit *log, const char *event,
                               const char *data_json, tkms_err *err);

@@ -87,13 +87,15 @@ static bool banned(struct tkms_gateway *g, const char *server)
     return b;
 }
 
-/* Shares of the key held by servers that are up and not banned. */
-static uint32_t healthy_shares(struct tkms_gateway *g, const gateway_key_entry *e)
+/* Shares of the key held by servers that are up and not locked out
+ * (locked[s] for configured server s). */
+static uint32_t healthy_shares(struct tkms_gateway *g, const gateway_key_entry *e,
+                               const bool *locked)
 {
     uint32_t healthy = 0;
     for (size_t i = 0; i < e->key.server_count; i++) {
         size_t s = e->server_of[i];
-        if (g->health[s].up && !banned(g, g->servers[s].name))
+        if (g->health[s].up && !locked[s])
             healthy += (uint32_t)e->key.servers[i].index_count;
     }
     return healthy;
@@ -115,11 +117,19 @@ static void healthcheck(struct tkms_gateway *g, tkms_http_request *req, double s
 {
     json_t *servers = json_array(), *keys = json_array();
     bool up = true;
+    bool *locked = calloc(g->cfg->server_count ? g->cfg->server_count : 1, sizeof *locked);
+    if (locked == NULL) {
+        json_decref(servers);
+        json_decref(keys);
+        gateway_reply_error(g, req, SERVER_ROUTE_HEALTH, 500, "out of memory", started);
+        return;
+    }
     for (size_t s = 0; s < g->cfg->server_count; s++) {
         const server_health *h = &g->health[s];
+        locked[s] = banned(g, g->servers[s].name);
         json_array_append_new(servers,
                               json_pack("{s:s, s:b, s:b, s:f, s:s}", "name", g->servers[s].name,
-                                        "up", h->up, "locked_out", banned(g, g->servers[s].name),
+                                        "up", h->up, "locked_out", locked[s],
                                         "latency_ms", h->latency_ms, "last_error",
                                         h->last_error));
     }
@@ -127,7 +137,7 @@ static void healthcheck(struct tkms_gateway *g, tkms_http_request *req, double s
         const gateway_key_entry *e = gateway_registry_at(g->keys, i);
         if (gateway_keymanager_retired(g, e->group_key))
             continue;
-        uint32_t healthy = e->available ? healthy_shares(g, e) : 0;
+        uint32_t healthy = e->available ? healthy_shares(g, e, locked) : 0;
         uint32_t k = e->file.group->threshold;
         up = up && e->available && healthy >= k;
         json_array_append_new(keys, json_pack("{s:s, s:I, s:I, s:s, s:s}", "pubkey", e->hex,
@@ -135,6 +145,7 @@ static void healthcheck(struct tkms_gateway *g, tkms_http_request *req, double s
                                               "threshold", (json_int_t)k, "client", e->client,
                                               "unavailable", e->available ? "" : e->reason));
     }
+    free(locked);
     json_t *body = json_pack("{s:s, s:o, s:o}", "status", up ? "UP" : "DOWN", "servers",
                              servers, "keys", keys);
     char *text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;

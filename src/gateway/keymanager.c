@@ -760,6 +760,9 @@ static void import_distribute(km_op *op)
         char url[700];
         snprintf(url, sizeof url, "%s/v1/keys", cfg->servers[s].url);
         tkms_http_response r;
+        /* Until the server says otherwise it may have stored the share (a
+         * timeout after the write): a rollback must ask it to delete. */
+        op->imported[s] = true;
         tkms_status st = tkms_http_client_request(c, "POST", url, "application/json",
                                                   op->bodies[s], strlen(op->bodies[s]), &r, &e);
         tkms_wipe(op->bodies[s], strlen(op->bodies[s]));    /* it held the password */
@@ -772,6 +775,7 @@ static void import_distribute(km_op *op)
         json_t *first = json_array_get(json_object_get(j, "data"), 0);
         const char *status = json_string_value(json_object_get(first, "status"));
         const char *message = json_string_value(json_object_get(first, "message"));
+        op->imported[s] = r.status == 200 && status != NULL && strcmp(status, "imported") == 0;
         if (r.status != 200) {
             char reason[256];
             server_reason(reason, sizeof reason, &r);
@@ -781,8 +785,6 @@ static void import_distribute(km_op *op)
             snprintf(failure, sizeof failure, "server %s: %.20s: %.300s", cfg->servers[s].name,
                      status != NULL ? status : "no status",
                      message != NULL ? message : "no reason given");
-        } else {
-            op->imported[s] = true;
         }
         json_decref(j);
         tkms_http_response_free(&r);

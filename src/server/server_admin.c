@@ -78,6 +78,20 @@ static bool import_shape(json_t *body, json_t **keystores, json_t **passwords,
     return false;
 }
 
+/* Frees a parsed import body and wipes what held the keystores'
+ * passwords: the parsed strings and the request's own copy of the body. */
+static void free_import_body(json_t *body, const char *text, size_t len)
+{
+    json_t *password;
+    size_t i;
+    json_array_foreach(json_object_get(body, "passwords"), i, password) {
+        if (json_is_string(password))
+            tkms_wipe((void *)json_string_value(password), json_string_length(password));
+    }
+    json_decref(body);
+    tkms_wipe((void *)text, len);
+}
+
 void server_admin_import(tkms_server *s, tkms_http_request *req)
 {
     double started = server_now();
@@ -90,6 +104,7 @@ void server_admin_import(tkms_server *s, tkms_http_request *req)
     json_t *keystores, *passwords;
     const char *history;
     if (body == NULL) {
+        tkms_wipe((void *)text, len);
         snprintf(reason, sizeof reason, "malformed JSON: %.150s (line %d)", jerr.text,
                  jerr.line);
         server_audit(s, "admin", client, "import", "", "error", reason);
@@ -97,7 +112,7 @@ void server_admin_import(tkms_server *s, tkms_http_request *req)
         return;
     }
     if (!import_shape(body, &keystores, &passwords, &history, reason, sizeof reason)) {
-        json_decref(body);
+        free_import_body(body, text, len);
         server_audit(s, "admin", client, "import", "", "error", reason);
         server_reply_error(s, req, SERVER_ROUTE_ADMIN, 400, reason, started);
         return;
@@ -110,8 +125,8 @@ void server_admin_import(tkms_server *s, tkms_http_request *req)
                                                                       "slashing_protection"))};
         if (tkms_signer_with_records(s->signer, import_interchange, &in, &e) != TKMS_OK) {
             pthread_mutex_unlock(&s->admin);
-            json_decref(body);
             snprintf(reason, sizeof reason, "slashing_protection: %.200s", e.message);
+            free_import_body(body, text, len);
             server_audit(s, "admin", client, "import", "", "error", reason);
             server_reply_error(s, req, SERVER_ROUTE_ADMIN,
                                e.status == TKMS_ERR_IO ? 503 : 400, reason, started);
@@ -141,13 +156,7 @@ void server_admin_import(tkms_server *s, tkms_http_request *req)
                  hex[0] ? hex : "?", status);
     }
     pthread_mutex_unlock(&s->admin);
-    /* The passwords in the parsed body are wiped before it is freed. */
-    json_t *password;
-    json_array_foreach(passwords, i, password) {
-        if (json_is_string(password))
-            tkms_wipe((void *)json_string_value(password), json_string_length(password));
-    }
-    json_decref(body);
+    free_import_body(body, text, len);
     server_reply_json(s, req, SERVER_ROUTE_ADMIN, 200,
                       results != NULL ? json_pack("{s:o}", "data", results) : NULL, started);
 }
@@ -184,10 +193,14 @@ void server_admin_delete(tkms_server *s, tkms_http_request *req, const uint8_t *
     tkms_signer_mark_key(s->signer, key, TKMS_SIGNER_KEY_LOCKED, NULL);
     deletion d = {key, NULL};
     tkms_status st = tkms_signer_with_records(s->signer, delete_history, &d, &e);
-    if (st == TKMS_OK)
-        st = keyring_delete(s->cfg->data_dir, key, s->signer, &e);
-    if (st != TKMS_OK)
+    if (st != TKMS_OK) {
+        /* nothing changed: the key serves again */
         keyring_load_key(s->cfg->data_dir, key, s->password, s->signer, NULL);
+    } else if ((st = keyring_delete(s->cfg->data_dir, key, s->signer, &e)) != TKMS_OK) {
+        /* the history is closed but the files stay: keep the key locked,
+         * also across a restart, until a repeated delete removes them */
+        keyring_set_locked(s->cfg->data_dir, key, true, s->password, s->signer, NULL);
+    }
     pthread_mutex_unlock(&s->admin);
     server_audit(s, "admin", client, "delete", hex, st == TKMS_OK ? "ok" : "error",
                  st == TKMS_OK ? "" : e.message);

@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "keyring.h"
 #include "tkms/hex.h"
 #include "tkms/log.h"
 
@@ -92,6 +91,7 @@ typedef enum {
     JOB_CEREMONY_START,
     JOB_CEREMONY_STEP,
     JOB_CEREMONY_STATUS,
+    JOB_DENIED,          /* audit the denial (off the loop: it waits for the disk), 403 */
 } job_kind;
 
 typedef struct {
@@ -101,6 +101,8 @@ typedef struct {
     double started;
     uint8_t key[TKMS_PUBLIC_KEY_SIZE];
     char subject[256];                 /* the sign key's hex, or the ceremony path */
+    server_route route;                /* JOB_DENIED: for the metrics              */
+    char denial[TKMS_ERR_MESSAGE_SIZE];
 } job;
 
 static void run_sign(job *j)
@@ -201,6 +203,12 @@ static void run_job(void *arg)
     case JOB_KEY_UNLOCK:
         server_admin_lock(j->server, j->req, j->key, j->kind == JOB_KEY_LOCK);
         break;
+    case JOB_DENIED:
+        server_audit(j->server, j->route == SERVER_ROUTE_ADMIN ? "admin" : "ceremony",
+                     tkms_http_request_client(j->req), tkms_http_request_path(j->req), "",
+                     "denied", j->denial);
+        server_reply_error(j->server, j->req, j->route, 403, j->denial, j->started);
+        break;
     default:
         run_ceremony(j);
         break;
@@ -222,26 +230,16 @@ static bool key_then(const char *text, const char *tail, uint8_t key[TKMS_PUBLIC
     return tkms_hex_decode(key, TKMS_PUBLIC_KEY_SIZE, hex, NULL) == TKMS_OK;
 }
 
-/* Keys by state, and shares, as the key store lists them. */
+/* Keys by state and shares (from the signer's memory: no file is read
+ * on the event loop), and the group-commit counters. */
 static server_key_counts key_counts(tkms_server *s)
 {
-    server_key_counts counts = {0};
-    json_t *list = keyring_list(s->cfg->data_dir, s->signer);
-    size_t i;
-    json_t *entry;
-    json_array_foreach(list, i, entry) {
-        const char *state = json_string_value(json_object_get(entry, "state"));
-        counts.ready += strcmp(state, "ready") == 0;
-        counts.locked += strcmp(state, "locked") == 0;
-        counts.unavailable += strcmp(state, "unavailable") == 0;
-        counts.shares += json_array_size(json_object_get(entry, "shares"));
-    }
-    json_decref(list);
+    tkms_signer_key_counts keys;
     tkms_signer_record_stats stats;
+    tkms_signer_count_keys(s->signer, &keys);
     tkms_signer_records_stats(s->signer, &stats);
-    counts.commits = stats.commits;
-    counts.records = stats.records;
-    return counts;
+    return (server_key_counts){keys.ready, keys.locked, keys.unavailable, keys.shares,
+                               stats.commits, stats.records};
 }
 
 static void health(tkms_server *s, tkms_http_request *req, double started)
@@ -385,13 +383,10 @@ void server_handle(tkms_http_request *req, void *arg)
         tkms_log(TKMS_LOG_WARN, "denied", "client=%s op=%s path=%s",
                  tkms_log_quote(quoted_client, sizeof quoted_client, client),
                  server_operation_name(op), tkms_log_quote(quoted_path, sizeof quoted_path, path));
-        if (op == SERVER_OP_ADMIN)
-            server_audit(s, "admin", client, path, "", "denied", reason);
-        free(j);
-        server_reply_error(s, req, route, 403, reason, started);
-        return;
-    }
-    if (op == SERVER_OP_CEREMONY && s->ceremonies == NULL) {
+        j->kind = JOB_DENIED;
+        j->route = route;
+        snprintf(j->denial, sizeof j->denial, "%s", reason);
+    } else if (op == SERVER_OP_CEREMONY && s->ceremonies == NULL) {
         free(j);
         server_reply_error(s, req, route, 503,
                            "this server takes no part in ceremonies: set its owner id "

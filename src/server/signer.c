@@ -47,8 +47,6 @@ typedef struct {
 struct tkms_signer {
     tkms_identity identity;                          /* secret */
     tkms_eth2_chain chain;
-    tkms_slashing_db *slashing;                      /* borrowed */
-    tkms_audit *audit;                               /* borrowed */
     held_share *shares;
     size_t share_count, share_capacity;
     key_mark *marks;
@@ -233,6 +231,32 @@ done:
     return st;
 }
 
+void tkms_signer_count_keys(tkms_signer *signer, tkms_signer_key_counts *out)
+{
+    memset(out, 0, sizeof *out);
+    if (signer == NULL)
+        return;
+    pthread_rwlock_rdlock(&signer->keys);
+    out->shares = signer->share_count;
+    size_t held = 0;      /* distinct keys among the shares (sorted by key) */
+    for (size_t i = 0; i < signer->share_count; i++)
+        held += i == 0 || memcmp(signer->shares[i].group_key, signer->shares[i - 1].group_key,
+                                 TKMS_PUBLIC_KEY_SIZE) != 0;
+    size_t marked_held = 0;
+    for (size_t m = 0; m < signer->mark_count; m++) {
+        const key_mark *mark = &signer->marks[m];
+        size_t count;
+        if (find_shares(signer, mark->group_key, &count) != NULL)
+            marked_held++;
+        if (mark->state == TKMS_SIGNER_KEY_LOCKED)
+            out->locked++;
+        else if (mark->state == TKMS_SIGNER_KEY_UNAVAILABLE)
+            out->unavailable++;
+    }
+    out->ready = held - marked_held;
+    pthread_rwlock_unlock(&signer->keys);
+}
+
 tkms_signer_key_state tkms_signer_key_state_of(tkms_signer *signer,
                                                const uint8_t group_key[TKMS_PUBLIC_KEY_SIZE],
                                                char reason[TKMS_ERR_MESSAGE_SIZE])
@@ -302,8 +326,6 @@ tkms_status tkms_signer_new(tkms_signer **out, const tkms_identity *identity,
         return tkms_fail(err, TKMS_ERR_NO_MEMORY, "signer: out of memory");
     signer->identity = *identity;
     signer->chain = *chain;
-    signer->slashing = slashing;
-    signer->audit = audit;
     pthread_rwlockattr_t attr;
     pthread_rwlockattr_init(&attr);
     /* An operator's change must not wait behind an endless stream of

@@ -177,6 +177,17 @@ tkms_status tkms_signer_mark_key(tkms_signer *signer,
                                  const uint8_t group_key[TKMS_PUBLIC_KEY_SIZE],
                                  tkms_signer_key_state state, const char *reason);
 
+/* Keys by state, and shares held. */
+typedef struct {
+    size_t ready;        /* keys with shares and no mark          */
+    size_t locked;       /* keys marked locked                    */
+    size_t unavailable;  /* keys marked unavailable               */
+    size_t shares;       /* shares held                           */
+} tkms_signer_key_counts;
+
+/* Fills *out (zeros for a NULL signer). Reads memory only. */
+void tkms_signer_count_keys(tkms_signer *signer, tkms_signer_key_counts *out);
+
 /* The key's state; copies its reason into `reason` (may be NULL). */
 tkms_signer_key_state tkms_signer_key_state_of(tkms_signer *signer,
                                                const uint8_t group_key[TKMS_PUBLIC_KEY_SIZE],

@@ -28,6 +28,7 @@
 struct tkms_audit {
     int fd;
     bool failed;          /* a write or fsync failed: refuse further appends */
+    bool cut_back;        /* after a failure: the file is back at `size`, durably */
     uint64_t seq;         /* last seq (0: empty)                              */
     uint64_t size;        /* bytes in the file                                */
     uint8_t prev[TKMS_AUDIT_HASH_SIZE];
@@ -368,21 +369,20 @@ static bool now_utc(char out[TIME_LEN + 1])
 static tkms_status append_failed(tkms_audit *log, tkms_err *err, const char *what, int e)
 {
     log->failed = true;
-    if (ftruncate(log->fd, (off_t)log->size) == 0)
-        (void)fsync(log->fd);
+    log->cut_back = ftruncate(log->fd, (off_t)log->size) == 0 && fsync(log->fd) == 0;
     return tkms_fail(err, TKMS_ERR_IO, "audit log: %s: %s", what, strerror(e));
 }
 
-/* After a failed append: true (and the handle usable again) when the file,
- * read and verified from its start once more, ends exactly at the last
- * good record this handle wrote — the failed write was cut back. */
+/* After a failed append: true (and the handle usable again) when the
+ * failed write was cut back durably and the file (still held under our
+ * exclusive lock) ends exactly at the last good record this handle wrote.
+ * Otherwise the failure may be retried: the cut-back is attempted again. */
 static bool recovered(tkms_audit *log)
 {
-    chain st = {0};
-    uint64_t size;
-    if (lseek(log->fd, 0, SEEK_SET) != 0 || check_fd(log->fd, &st, &size, NULL) != TKMS_OK ||
-        st.seq != log->seq || size != log->size ||
-        memcmp(st.prev, log->prev, sizeof log->prev) != 0)
+    if (!log->cut_back)
+        log->cut_back = ftruncate(log->fd, (off_t)log->size) == 0 && fsync(log->fd) == 0;
+    struct stat sb;
+    if (!log->cut_back || fstat(log->fd, &sb) != 0 || (uint64_t)sb.st_size != log->size)
         return false;
     log->failed = false;
     return true;
@@ -489,8 +489,8 @@ static tkms_status append_records(tkms_audit *log, const tkms_audit_record *reco
         return TKMS_OK;
     if (log->failed && !recovered(log))
         return tkms_fail(err, TKMS_ERR_IO,
-                         "audit log: an earlier write failed and the log does not end where "
-                         "it did before it; reopen the log");
+                         "audit log: an earlier write failed and could not be cut back to the "
+                         "last good record yet");
     char when[TIME_LEN + 1];
     bool clock_ok = now_utc(when);
     if (!clock_ok)
