@@ -24,13 +24,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fuzz_common.h"
+#include "fuzz_config.h"
 #include "tkms/owners.h"
 
 #include "../src/gateway/gateway_config.h"   /* the apps library, linked in */
-
-#define NAME "fuzz.yaml"
-#define BASE_DIR "/fuzz"
 
 static const char BASE[] =
     "data_dir: data\n"
@@ -41,17 +38,6 @@ static const char BASE[] =
     "servers:\n"
     "  - {name: base, url: \"https://base.example:9000\", identity: "
     "\"0xcecc1507dc1ddd7295951c290888f095adb9044d1b73d696e6df065d683bd4fc\"}\n";
-
-static void check_path(const char *path, bool required)
-{
-    if (path == NULL) {
-        INVARIANT(!required);
-        return;
-    }
-    INVARIANT(path[0] == '/');
-    for (const char *c = path; *c; c++)
-        INVARIANT((unsigned char)*c >= 0x20 && *c != 0x7f);
-}
 
 static bool loopback(const char *host)
 {
@@ -66,15 +52,15 @@ static void check_config(const gateway_config *cfg)
 {
     INVARIANT(cfg->listen != NULL && cfg->listen_host != NULL && cfg->listen_host[0] != '\0');
     INVARIANT(strstr(cfg->listen, cfg->listen_host) != NULL);
-    check_path(cfg->data_dir, true);
-    check_path(cfg->tls_cert, true);
-    check_path(cfg->tls_key, true);
-    check_path(cfg->tls_ca, false);
-    check_path(cfg->servers_tls_cert, true);
-    check_path(cfg->servers_tls_key, true);
-    check_path(cfg->servers_tls_ca, true);
-    check_path(cfg->keymanager_token_file, false);
-    check_path(cfg->password_file, false);
+    fuzz_check_path(cfg->data_dir, true);
+    fuzz_check_path(cfg->tls_cert, true);
+    fuzz_check_path(cfg->tls_key, true);
+    fuzz_check_path(cfg->tls_ca, false);
+    fuzz_check_path(cfg->servers_tls_cert, true);
+    fuzz_check_path(cfg->servers_tls_key, true);
+    fuzz_check_path(cfg->servers_tls_ca, true);
+    fuzz_check_path(cfg->keymanager_token_file, false);
+    fuzz_check_path(cfg->password_file, false);
     INVARIANT(cfg->db == NULL || strncmp(cfg->db, "postgres://", 11) == 0 ||
               strncmp(cfg->db, "postgresql://", 13) == 0);
     INVARIANT(cfg->chain.preset == TKMS_ETH2_PRESET_MAINNET ||
@@ -123,7 +109,7 @@ static void check_config(const gateway_config *cfg)
         INVARIANT((c->token_file != NULL) == (c->auth == GATEWAY_AUTH_TOKEN));
         INVARIANT((c->listen != NULL) == (c->auth == GATEWAY_AUTH_LISTEN));
         INVARIANT(c->auth != GATEWAY_AUTH_CERT || cfg->tls_ca != NULL);
-        check_path(c->token_file, false);
+        fuzz_check_path(c->token_file, false);
         if (c->listen != NULL) {
             INVARIANT(loopback(c->listen_host) && c->listen_port != 0);
             INVARIANT(strstr(c->listen, c->listen_host) != NULL);
@@ -142,22 +128,17 @@ static void check_config(const gateway_config *cfg)
     }
 }
 
-static bool same_string(const char *a, const char *b)
-{
-    return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
-}
-
 static void check_same(const gateway_config *a, const gateway_config *b)
 {
-    INVARIANT(same_string(a->listen, b->listen) && a->listen_port == b->listen_port);
-    INVARIANT(same_string(a->data_dir, b->data_dir) && same_string(a->db, b->db) &&
-              same_string(a->tls_cert, b->tls_cert) && same_string(a->tls_key, b->tls_key) &&
-              same_string(a->tls_ca, b->tls_ca) &&
-              same_string(a->servers_tls_cert, b->servers_tls_cert) &&
-              same_string(a->servers_tls_key, b->servers_tls_key) &&
-              same_string(a->servers_tls_ca, b->servers_tls_ca) &&
-              same_string(a->keymanager_token_file, b->keymanager_token_file) &&
-              same_string(a->password_file, b->password_file));
+    INVARIANT(fuzz_same_string(a->listen, b->listen) && a->listen_port == b->listen_port);
+    INVARIANT(fuzz_same_string(a->data_dir, b->data_dir) && fuzz_same_string(a->db, b->db) &&
+              fuzz_same_string(a->tls_cert, b->tls_cert) && fuzz_same_string(a->tls_key, b->tls_key) &&
+              fuzz_same_string(a->tls_ca, b->tls_ca) &&
+              fuzz_same_string(a->servers_tls_cert, b->servers_tls_cert) &&
+              fuzz_same_string(a->servers_tls_key, b->servers_tls_key) &&
+              fuzz_same_string(a->servers_tls_ca, b->servers_tls_ca) &&
+              fuzz_same_string(a->keymanager_token_file, b->keymanager_token_file) &&
+              fuzz_same_string(a->password_file, b->password_file));
     INVARIANT(memcmp(&a->chain, &b->chain, sizeof a->chain) == 0 &&
               memcmp(a->genesis_validators_root, b->genesis_validators_root, 32) == 0);
     INVARIANT(a->timeout_ms == b->timeout_ms && a->health_interval_ms == b->health_interval_ms &&
@@ -168,67 +149,74 @@ static void check_same(const gateway_config *a, const gateway_config *b)
               a->migration_window_seconds == b->migration_window_seconds);
     INVARIANT(a->server_count == b->server_count && a->client_count == b->client_count);
     for (size_t i = 0; i < a->server_count; i++)
-        INVARIANT(same_string(a->servers[i].url, b->servers[i].url) &&
+        INVARIANT(fuzz_same_string(a->servers[i].url, b->servers[i].url) &&
                   memcmp(a->servers[i].identity, b->servers[i].identity,
                          GATEWAY_IDENTITY_SIZE) == 0);
     for (size_t i = 0; i < a->client_count; i++)
-        INVARIANT(same_string(a->clients[i].name, b->clients[i].name) &&
+        INVARIANT(fuzz_same_string(a->clients[i].name, b->clients[i].name) &&
                   a->clients[i].auth == b->clients[i].auth &&
-                  same_string(a->clients[i].token_file, b->clients[i].token_file) &&
-                  same_string(a->clients[i].listen, b->clients[i].listen) &&
-                  same_string(a->clients[i].standby, b->clients[i].standby));
+                  fuzz_same_string(a->clients[i].token_file, b->clients[i].token_file) &&
+                  fuzz_same_string(a->clients[i].listen, b->clients[i].listen) &&
+                  fuzz_same_string(a->clients[i].standby, b->clients[i].standby));
 }
 
 /* A refusal of a db value never shows it (it may hold a password): a
  * message "fuzz.yaml:LINE: db: ..." quotes no user text. */
 static void require_no_url(const tkms_err *err)
 {
-    const char *rest = strchr(err->message + strlen(NAME ":"), ':');
+    const char *rest = strchr(err->message + strlen(FUZZ_CONFIG_NAME ":"), ':');
     if (rest != NULL && strncmp(rest, ": db: ", 6) == 0)
         INVARIANT(strchr(rest, '\'') == NULL);
 }
 
-/* Base document, then the input, then finish; the result (and *cfg, to
- * free). */
-static tkms_status parse(gateway_config *cfg, const uint8_t *data, size_t size, tkms_err *err)
+/* finish refuses only on cross-setting checks: the base has the rest. */
+static void check_finish_refusal(tkms_status st, const tkms_err *err)
 {
-    INVARIANT(gateway_config_init(cfg, err) == TKMS_OK);
-    INVARIANT(gateway_config_parse_yaml(cfg, BASE, sizeof BASE - 1, BASE_DIR, "base.yaml", err) ==
-              TKMS_OK);
-    tkms_status st = gateway_config_parse_yaml(cfg, (const char *)data, size, BASE_DIR, NAME, err);
-    if (st != TKMS_OK) {
-        fuzz_require_explained(err);
-        INVARIANT(st == TKMS_ERR_BAD_FORMAT || st == TKMS_ERR_NO_MEMORY);
-        INVARIANT(strncmp(err->message, NAME ":", strlen(NAME ":")) == 0);
-        require_no_url(err);
-        return st;
-    }
-    st = gateway_config_finish(cfg, err);
-    if (st != TKMS_OK) {   /* cross-setting checks only: the base has the rest */
-        fuzz_require_explained(err);
-        INVARIANT(st == TKMS_ERR_BAD_FORMAT);
-        INVARIANT(strncmp(err->message, "clients: ", 9) == 0 ||
-                  strncmp(err->message, "keymanager.token_file: ", 23) == 0);
-    }
-    return st;
+    INVARIANT(st == TKMS_ERR_BAD_FORMAT);
+    INVARIANT(strncmp(err->message, "clients: ", 9) == 0 ||
+              strncmp(err->message, "keymanager.token_file: ", 23) == 0);
+}
+
+static tkms_status init(void *cfg, tkms_err *err)
+{
+    return gateway_config_init(cfg, err);
+}
+
+static tkms_status parse_yaml(void *cfg, const char *text, size_t len, const char *base_dir,
+                              const char *name, tkms_err *err)
+{
+    return gateway_config_parse_yaml(cfg, text, len, base_dir, name, err);
+}
+
+static tkms_status finish(void *cfg, tkms_err *err)
+{
+    return gateway_config_finish(cfg, err);
+}
+
+static void free_config(void *cfg)
+{
+    gateway_config_free(cfg);
+}
+
+static void check_accepted(const void *a, const void *b)
+{
+    check_config(a);
+    check_same(a, b);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size > GATEWAY_CONFIG_MAX_FILE_SIZE)
-        return 0;
-    gateway_config a, b;
-    tkms_err err_a, err_b;
-    tkms_status st_a = parse(&a, data, size, &err_a);
-    tkms_status st_b = parse(&b, data, size, &err_b);
-    INVARIANT(st_a == st_b);
-    if (st_a != TKMS_OK) {
-        INVARIANT(strcmp(err_a.message, err_b.message) == 0);
-    } else {
-        check_config(&a);
-        check_same(&a, &b);
-    }
-    gateway_config_free(&a);
-    gateway_config_free(&b);
-    return 0;
+    static const fuzz_config_target target = {
+        .base = BASE,
+        .max_file_size = GATEWAY_CONFIG_MAX_FILE_SIZE,
+        .size = sizeof(gateway_config),
+        .init = init,
+        .parse_yaml = parse_yaml,
+        .finish = finish,
+        .free = free_config,
+        .check_parse_refusal = require_no_url,
+        .check_finish_refusal = check_finish_refusal,
+        .check_accepted = check_accepted,
+    };
+    return fuzz_config_run(&target, data, size);
 }

@@ -19,13 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fuzz_common.h"
+#include "fuzz_config.h"
 #include "tkms/owners.h"
 
 #include "server_config.h"    /* the apps library (src/server), linked in */
-
-#define NAME "fuzz.yaml"
-#define BASE_DIR "/fuzz"
 
 static const char BASE[] =
     "data_dir: data\n"
@@ -40,26 +37,15 @@ static void require_printable(const char *text)
         INVARIANT(*c >= 0x20 && *c <= 0x7e);
 }
 
-static void check_path(const char *path, bool required)
-{
-    if (path == NULL) {
-        INVARIANT(!required);
-        return;
-    }
-    INVARIANT(path[0] == '/');
-    for (const char *c = path; *c; c++)
-        INVARIANT((unsigned char)*c >= 0x20 && *c != 0x7f);
-}
-
 static void check_config(const server_config *cfg)
 {
     INVARIANT(cfg->listen != NULL && cfg->listen_host != NULL && cfg->listen_host[0] != '\0');
     INVARIANT(strstr(cfg->listen, cfg->listen_host) != NULL);
-    check_path(cfg->data_dir, true);
-    check_path(cfg->tls_cert, true);
-    check_path(cfg->tls_key, true);
-    check_path(cfg->tls_ca, true);
-    check_path(cfg->password_file, false);
+    fuzz_check_path(cfg->data_dir, true);
+    fuzz_check_path(cfg->tls_cert, true);
+    fuzz_check_path(cfg->tls_key, true);
+    fuzz_check_path(cfg->tls_ca, true);
+    fuzz_check_path(cfg->password_file, false);
     INVARIANT(cfg->owner == NULL || tkms_owner_id_valid(cfg->owner));
     INVARIANT(cfg->chain.preset == TKMS_ETH2_PRESET_MAINNET ||
               cfg->chain.preset == TKMS_ETH2_PRESET_MINIMAL);
@@ -81,18 +67,13 @@ static void check_config(const server_config *cfg)
     INVARIANT(cfg->rules != NULL && server_rules_count(cfg->rules) <= SERVER_RULES_MAX);
 }
 
-static bool same_string(const char *a, const char *b)
-{
-    return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
-}
-
 static void check_same(const server_config *a, const server_config *b)
 {
-    INVARIANT(same_string(a->listen, b->listen) && a->listen_port == b->listen_port);
-    INVARIANT(same_string(a->data_dir, b->data_dir) && same_string(a->tls_cert, b->tls_cert) &&
-              same_string(a->tls_key, b->tls_key) && same_string(a->tls_ca, b->tls_ca) &&
-              same_string(a->password_file, b->password_file) &&
-              same_string(a->owner, b->owner));
+    INVARIANT(fuzz_same_string(a->listen, b->listen) && a->listen_port == b->listen_port);
+    INVARIANT(fuzz_same_string(a->data_dir, b->data_dir) && fuzz_same_string(a->tls_cert, b->tls_cert) &&
+              fuzz_same_string(a->tls_key, b->tls_key) && fuzz_same_string(a->tls_ca, b->tls_ca) &&
+              fuzz_same_string(a->password_file, b->password_file) &&
+              fuzz_same_string(a->owner, b->owner));
     INVARIANT(memcmp(&a->chain, &b->chain, sizeof a->chain) == 0 &&
               memcmp(a->genesis_validators_root, b->genesis_validators_root, 32) == 0);
     INVARIANT(a->workers == b->workers && a->max_body_size == b->max_body_size &&
@@ -127,41 +108,45 @@ static void check_rules(const server_config *a, const server_config *b)
             }
 }
 
-/* Base document, then the input; the result (and *cfg, to free). */
-static tkms_status parse(server_config *cfg, const uint8_t *data, size_t size, tkms_err *err)
+static tkms_status init(void *cfg, tkms_err *err)
 {
-    INVARIANT(server_config_init(cfg, err) == TKMS_OK);
-    INVARIANT(server_config_parse_yaml(cfg, BASE, sizeof BASE - 1, BASE_DIR, "base.yaml", err) ==
-              TKMS_OK);
-    tkms_status st = server_config_parse_yaml(cfg, (const char *)data, size, BASE_DIR, NAME, err);
-    if (st != TKMS_OK) {
-        fuzz_require_explained(err);
-        INVARIANT(st == TKMS_ERR_BAD_FORMAT || st == TKMS_ERR_NO_MEMORY);
-        INVARIANT(strncmp(err->message, NAME ":", strlen(NAME ":")) == 0);
-        return st;
-    }
-    st = server_config_finish(cfg, err);
-    INVARIANT(st == TKMS_OK);   /* the base holds every required setting */
-    return st;
+    return server_config_init(cfg, err);
+}
+
+static tkms_status parse_yaml(void *cfg, const char *text, size_t len, const char *base_dir,
+                              const char *name, tkms_err *err)
+{
+    return server_config_parse_yaml(cfg, text, len, base_dir, name, err);
+}
+
+static tkms_status finish(void *cfg, tkms_err *err)
+{
+    return server_config_finish(cfg, err);
+}
+
+static void free_config(void *cfg)
+{
+    server_config_free(cfg);
+}
+
+static void check_accepted(const void *a, const void *b)
+{
+    check_config(a);
+    check_same(a, b);
+    check_rules(a, b);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size > SERVER_CONFIG_MAX_FILE_SIZE)
-        return 0;
-    server_config a, b;
-    tkms_err err_a, err_b;
-    tkms_status st_a = parse(&a, data, size, &err_a);
-    tkms_status st_b = parse(&b, data, size, &err_b);
-    INVARIANT(st_a == st_b);
-    if (st_a != TKMS_OK) {
-        INVARIANT(strcmp(err_a.message, err_b.message) == 0);
-    } else {
-        check_config(&a);
-        check_same(&a, &b);
-        check_rules(&a, &b);
-    }
-    server_config_free(&a);
-    server_config_free(&b);
-    return 0;
+    static const fuzz_config_target target = {
+        .base = BASE,
+        .max_file_size = SERVER_CONFIG_MAX_FILE_SIZE,
+        .size = sizeof(server_config),
+        .init = init,
+        .parse_yaml = parse_yaml,
+        .finish = finish,   /* the base holds every required setting: no refusal */
+        .free = free_config,
+        .check_accepted = check_accepted,
+    };
+    return fuzz_config_run(&target, data, size);
 }

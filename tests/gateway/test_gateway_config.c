@@ -25,13 +25,9 @@
 
 #include "../../src/gateway/gateway_config.h"
 #include "config_source.h"
+#include "config_test.h"
 #include "test.h"
 #include "tkms/hex.h"
-
-static char tmp[] = "/tmp/tkms-gwconfig-test.XXXXXX";
-static char root[PATH_MAX];        /* realpath of tmp: the current directory */
-static char etc[PATH_MAX + 8];     /* root/etc: where gateway.yaml lives     */
-static char yaml_path[PATH_MAX + 32];
 
 #define GVR "0x4b363db94e286120d76eb905340fdd4e54bfe9f06bf33ff6cf5ad27f511bfe95"
 /* Ed25519 public keys of the seeds 01 00…, 02 00…, 03 00…, 04 00… */
@@ -57,83 +53,18 @@ static char yaml_path[PATH_MAX + 32];
 #define REQUIRED REQUIRED_BUT_SERVERS SERVERS_A
 #define NEXT_LINE 12   /* the line of whatever follows REQUIRED */
 
-static char *const no_env[] = {NULL};
-
-static void write_text(const char *path, const char *text)
+static tkms_status load_any(void *cfg, const char *path, char *const envp[], int argc,
+                            char **argv, tkms_err *err)
 {
-    FILE *f = fopen(path, "wb");
-    if (f == NULL || fwrite(text, 1, strlen(text), f) != strlen(text) || fclose(f) != 0)
-        test_fatal("cannot write %s", path);
+    return gateway_config_load(cfg, path, envp, argc, argv, err);
 }
 
-static bool contains(const char *text, const char *part)
+static void free_any(void *cfg)
 {
-    return strstr(text, part) != NULL;
+    gateway_config_free(cfg);
 }
 
-static bool one_printable_line(const char *text)
-{
-    if (text[0] == '\0')
-        return false;
-    for (const char *c = text; *c; c++)
-        if (*c < 0x20 || *c > 0x7e)
-            return false;
-    return true;
-}
-
-static char *path_in(const char *dir, const char *rel)
-{
-    static char buf[PATH_MAX * 2];
-    snprintf(buf, sizeof buf, "%s/%s", dir, rel);
-    return buf;
-}
-
-/* Writes `yaml` (NULL: no file) to etc/gateway.yaml and loads it with env
- * and flags (NULL-terminated). */
-static tkms_status load(gateway_config *cfg, const char *yaml, char *const *env,
-                        const char *const *flags, tkms_err *err)
-{
-    int argc = 0;
-    while (flags != NULL && flags[argc] != NULL)
-        argc++;
-    if (yaml != NULL)
-        write_text(yaml_path, yaml);
-    tkms_status st = gateway_config_load(cfg, yaml != NULL ? yaml_path : NULL,
-                                         env != NULL ? env : no_env, argc, (char **)flags, err);
-    if (st != TKMS_OK && !one_printable_line(err->message))
-        CHECK(false, "message is not one printable line: '%s'", err->message);
-    return st;
-}
-
-/* Loads and expects failure with status st, the message beginning with
- * `prefix` and containing `part`. */
-static void expect_error2(const char *what, const char *yaml, char *const *env,
-                          const char *const *flags, tkms_status st, const char *prefix,
-                          const char *part)
-{
-    gateway_config cfg;
-    tkms_err err;
-    tkms_status got = load(&cfg, yaml, env, flags, &err);
-    CHECK(got == st && strncmp(err.message, prefix, strlen(prefix)) == 0 &&
-              contains(err.message, part),
-          "%s: expected status %d and '%s...%s', got %d '%s'", what, (int)st, prefix, part,
-          (int)got, got == TKMS_OK ? "" : err.message);
-    gateway_config_free(&cfg);
-}
-
-static void expect_error(const char *what, const char *yaml, char *const *env,
-                         const char *const *flags, tkms_status st, const char *part)
-{
-    expect_error2(what, yaml, env, flags, st, "", part);
-}
-
-/* "gateway.yaml:LINE: " with the full path, for expect_error2. */
-static const char *at_line(int line)
-{
-    static char buf[PATH_MAX + 64];
-    snprintf(buf, sizeof buf, "%s:%d: ", yaml_path, line);
-    return buf;
-}
+static const config_test_kind KIND = {"gateway.yaml", sizeof(gateway_config), load_any, free_any};
 
 /* ---- defaults and a full file ------------------------------------------------ */
 
@@ -141,7 +72,7 @@ static void test_defaults(void)
 {
     gateway_config cfg;
     tkms_err err;
-    tkms_status st = load(&cfg, REQUIRED, NULL, NULL, &err);
+    tkms_status st = load_config(&cfg, REQUIRED, NULL, NULL, &err);
     CHECK(st == TKMS_OK, "minimal file loads: %s", st == TKMS_OK ? "" : err.message);
     if (st != TKMS_OK)
         return;
@@ -166,13 +97,13 @@ static void test_defaults(void)
               cfg.password_file == NULL,
           "db, tls.ca, keymanager and password file unset");
     CHECK(cfg.client_count == 0 && cfg.clients == NULL, "no clients");
-    CHECK(cfg.config_path != NULL && strcmp(cfg.config_path, yaml_path) == 0, "config_path");
-    CHECK(strcmp(cfg.data_dir, path_in(etc, "data")) == 0, "data_dir %s", cfg.data_dir);
-    CHECK(strcmp(cfg.tls_cert, path_in(etc, "gw.pem")) == 0, "tls_cert");
-    CHECK(strcmp(cfg.tls_key, path_in(etc, "gw.key")) == 0, "tls_key");
-    CHECK(strcmp(cfg.servers_tls_cert, path_in(etc, "client.pem")) == 0, "servers_tls_cert");
-    CHECK(strcmp(cfg.servers_tls_key, path_in(etc, "client.key")) == 0, "servers_tls_key");
-    CHECK(strcmp(cfg.servers_tls_ca, path_in(etc, "ca.pem")) == 0, "servers_tls_ca");
+    CHECK(cfg.config_path != NULL && strcmp(cfg.config_path, config_yaml_path) == 0, "config_path");
+    CHECK(strcmp(cfg.data_dir, path_in(config_etc, "data")) == 0, "data_dir %s", cfg.data_dir);
+    CHECK(strcmp(cfg.tls_cert, path_in(config_etc, "gw.pem")) == 0, "tls_cert");
+    CHECK(strcmp(cfg.tls_key, path_in(config_etc, "gw.key")) == 0, "tls_key");
+    CHECK(strcmp(cfg.servers_tls_cert, path_in(config_etc, "client.pem")) == 0, "servers_tls_cert");
+    CHECK(strcmp(cfg.servers_tls_key, path_in(config_etc, "client.key")) == 0, "servers_tls_key");
+    CHECK(strcmp(cfg.servers_tls_ca, path_in(config_etc, "ca.pem")) == 0, "servers_tls_ca");
     uint8_t gvr[32], id[32];
     tkms_hex_decode(gvr, 32, GVR, NULL);
     tkms_hex_decode(id, 32, ID_A, NULL);
@@ -237,7 +168,7 @@ static void test_full_file(void)
         "  - {name: lodestar6, auth: listen, listen: \"[::1]:9102\"}\n";
     gateway_config cfg;
     tkms_err err;
-    tkms_status st = load(&cfg, yaml, NULL, NULL, &err);
+    tkms_status st = load_config(&cfg, yaml, NULL, NULL, &err);
     CHECK(st == TKMS_OK, "full file loads: %s", st == TKMS_OK ? "" : err.message);
     if (st != TKMS_OK)
         return;
@@ -247,15 +178,15 @@ static void test_full_file(void)
     CHECK(strcmp(cfg.data_dir, "/var/lib/tkms-gw") == 0, "absolute data_dir");
     CHECK(cfg.db != NULL && strcmp(cfg.db, "postgresql://gw@db.internal:5432/tkms?sslmode=verify-full") == 0,
           "db URL kept as given");
-    CHECK(strcmp(cfg.tls_cert, path_in(etc, "certs/gw.pem")) == 0, "./ dropped: %s", cfg.tls_cert);
-    CHECK(strcmp(cfg.tls_key, path_in(etc, "../keys/gw.key")) == 0, ".. kept");
+    CHECK(strcmp(cfg.tls_cert, path_in(config_etc, "certs/gw.pem")) == 0, "./ dropped: %s", cfg.tls_cert);
+    CHECK(strcmp(cfg.tls_key, path_in(config_etc, "../keys/gw.key")) == 0, ".. kept");
     CHECK(strcmp(cfg.tls_ca, "/etc/tkms/clients-ca.pem") == 0, "tls_ca");
-    CHECK(strcmp(cfg.servers_tls_cert, path_in(etc, "sc.pem")) == 0 &&
-              strcmp(cfg.servers_tls_key, path_in(etc, "sc.key")) == 0 &&
-              strcmp(cfg.servers_tls_ca, path_in(etc, "servers-ca.pem")) == 0,
+    CHECK(strcmp(cfg.servers_tls_cert, path_in(config_etc, "sc.pem")) == 0 &&
+              strcmp(cfg.servers_tls_key, path_in(config_etc, "sc.key")) == 0 &&
+              strcmp(cfg.servers_tls_ca, path_in(config_etc, "servers-ca.pem")) == 0,
           "servers_tls");
-    CHECK(strcmp(cfg.keymanager_token_file, path_in(etc, "km.token")) == 0, "keymanager token");
-    CHECK(strcmp(cfg.password_file, path_in(etc, "pw.txt")) == 0, "password_file");
+    CHECK(strcmp(cfg.keymanager_token_file, path_in(config_etc, "km.token")) == 0, "keymanager token");
+    CHECK(strcmp(cfg.password_file, path_in(config_etc, "pw.txt")) == 0, "password_file");
     CHECK(cfg.chain.preset == TKMS_ETH2_PRESET_MINIMAL &&
               memcmp(cfg.chain.genesis_fork_version, "\x01\x02\x03\x04", 4) == 0,
           "minimal with its own fork version");
@@ -285,7 +216,7 @@ static void test_full_file(void)
                   strcmp(c[0].standby, "lodestar") == 0,
               "cert client with a standby listed later");
         CHECK(c[1].auth == GATEWAY_AUTH_TOKEN &&
-                  strcmp(c[1].token_file, path_in(etc, "tokens/teku-2")) == 0 &&
+                  strcmp(c[1].token_file, path_in(config_etc, "tokens/teku-2")) == 0 &&
                   strcmp(c[1].standby, "teku-1") == 0,
               "token client, token file from the file's directory");
         CHECK(c[2].auth == GATEWAY_AUTH_LISTEN && strcmp(c[2].listen, "127.0.0.1:9101") == 0 &&
@@ -316,7 +247,7 @@ static void test_precedence(void)
         "network: minimal\n";
     gateway_config cfg;
     tkms_err err;
-    CHECK(load(&cfg, yaml, NULL, NULL, &err) == TKMS_OK && cfg.timeout_ms == 100 &&
+    CHECK(load_config(&cfg, yaml, NULL, NULL, &err) == TKMS_OK && cfg.timeout_ms == 100 &&
               strcmp(cfg.db, "postgres://file/db") == 0 && cfg.migration_max_refusals == 2 &&
               cfg.migration_window_seconds == 10 && cfg.log_level == TKMS_LOG_WARN &&
               memcmp(cfg.chain.genesis_fork_version, "\0\0\0\x01", 4) == 0,
@@ -331,17 +262,17 @@ static void test_precedence(void)
                    "TKMS_TIMEOUT_MS=999",          /* a second entry: the first counts */
                    "TKMS_LOG_LEVEL=",              /* empty: as if unset */
                    NULL};
-    CHECK(load(&cfg, yaml, env, NULL, &err) == TKMS_OK && cfg.timeout_ms == 200 &&
+    CHECK(load_config(&cfg, yaml, env, NULL, &err) == TKMS_OK && cfg.timeout_ms == 200 &&
               strcmp(cfg.db, "postgres://env/db") == 0 && cfg.migration_max_refusals == 4 &&
               cfg.migration_window_seconds == 10 && cfg.log_level == TKMS_LOG_WARN &&
-              strcmp(cfg.servers_tls_ca, path_in(root, "env-ca.pem")) == 0,
+              strcmp(cfg.servers_tls_ca, path_in(config_root, "env-ca.pem")) == 0,
           "environment over file");
     gateway_config_free(&cfg);
 
     const char *flags[] = {"--timeout-ms", "300", "--db=postgres://flag/db",
                            "--migration-window-seconds", "30", "--network", "mainnet",
                            "--servers-tls-ca", "/abs/ca.pem", NULL};
-    CHECK(load(&cfg, yaml, env, flags, &err) == TKMS_OK && cfg.timeout_ms == 300 &&
+    CHECK(load_config(&cfg, yaml, env, flags, &err) == TKMS_OK && cfg.timeout_ms == 300 &&
               strcmp(cfg.db, "postgres://flag/db") == 0 && cfg.migration_max_refusals == 4 &&
               cfg.migration_window_seconds == 30 &&
               cfg.chain.preset == TKMS_ETH2_PRESET_MAINNET &&
@@ -366,33 +297,33 @@ static void test_paths_and_selection(void)
     tkms_err err;
     char *env[] = {"TKMS_DATA_DIR=env-data", "TKMS_KEYMANAGER_TOKEN_FILE=./km", NULL};
     const char *flags[] = {"--servers-tls-key", "sub/k.pem", "--password-file=/abs/pw", NULL};
-    tkms_status st = load(&cfg, REQUIRED, env, flags, &err);
+    tkms_status st = load_config(&cfg, REQUIRED, env, flags, &err);
     CHECK(st == TKMS_OK, "load: %s", st == TKMS_OK ? "" : err.message);
     if (st == TKMS_OK) {
-        CHECK(strcmp(cfg.data_dir, path_in(root, "env-data")) == 0, "env path from cwd");
-        CHECK(strcmp(cfg.keymanager_token_file, path_in(root, "km")) == 0, "env ./km");
-        CHECK(strcmp(cfg.servers_tls_key, path_in(root, "sub/k.pem")) == 0, "flag path from cwd");
+        CHECK(strcmp(cfg.data_dir, path_in(config_root, "env-data")) == 0, "env path from cwd");
+        CHECK(strcmp(cfg.keymanager_token_file, path_in(config_root, "km")) == 0, "env ./km");
+        CHECK(strcmp(cfg.servers_tls_key, path_in(config_root, "sub/k.pem")) == 0, "flag path from cwd");
         CHECK(strcmp(cfg.password_file, "/abs/pw") == 0, "absolute flag path");
-        CHECK(strcmp(cfg.tls_cert, path_in(etc, "gw.pem")) == 0, "file path from the file");
+        CHECK(strcmp(cfg.tls_cert, path_in(config_etc, "gw.pem")) == 0, "file path from the file");
     }
     gateway_config_free(&cfg);
 
     char other[PATH_MAX + 32], env_cfg[PATH_MAX + 64];
-    snprintf(other, sizeof other, "%s/other.yaml", root);
+    snprintf(other, sizeof other, "%s/other.yaml", config_root);
     write_text(other, REQUIRED "timeout_ms: 11\n");
     snprintf(env_cfg, sizeof env_cfg, "TKMS_CONFIG=%s", other);
     char *cfg_env[] = {env_cfg, NULL};
-    CHECK(load(&cfg, NULL, cfg_env, NULL, &err) == TKMS_OK && cfg.timeout_ms == 11 &&
-              strcmp(cfg.data_dir, path_in(root, "data")) == 0,
+    CHECK(load_config(&cfg, NULL, cfg_env, NULL, &err) == TKMS_OK && cfg.timeout_ms == 11 &&
+              strcmp(cfg.data_dir, path_in(config_root, "data")) == 0,
           "TKMS_CONFIG selects the file");
     gateway_config_free(&cfg);
-    write_text(yaml_path, REQUIRED "timeout_ms: 12\n");
+    write_text(config_yaml_path, REQUIRED "timeout_ms: 12\n");
     const char *rel[] = {"--config", "etc/gateway.yaml", NULL};
-    CHECK(load(&cfg, NULL, cfg_env, rel, &err) == TKMS_OK && cfg.timeout_ms == 12 &&
-              strcmp(cfg.data_dir, path_in(etc, "data")) == 0,
+    CHECK(load_config(&cfg, NULL, cfg_env, rel, &err) == TKMS_OK && cfg.timeout_ms == 12 &&
+              strcmp(cfg.data_dir, path_in(config_etc, "data")) == 0,
           "relative --config wins over TKMS_CONFIG");
     gateway_config_free(&cfg);
-    CHECK(gateway_config_load(&cfg, yaml_path, cfg_env, 0, NULL, &err) == TKMS_OK &&
+    CHECK(gateway_config_load(&cfg, config_yaml_path, cfg_env, 0, NULL, &err) == TKMS_OK &&
               cfg.timeout_ms == 12,
           "the caller's path wins over TKMS_CONFIG");
     gateway_config_free(&cfg);
@@ -467,10 +398,10 @@ static void test_required(void)
     gateway_config cfg;
     tkms_err err;
     char *ca_env[] = {"TKMS_TLS_CA=ca.pem", NULL};
-    CHECK(load(&cfg, REQUIRED "clients: [{name: vc, auth: cert}]\n", ca_env, NULL, &err) == TKMS_OK,
+    CHECK(load_config(&cfg, REQUIRED "clients: [{name: vc, auth: cert}]\n", ca_env, NULL, &err) == TKMS_OK,
           "tls.ca from the environment satisfies it");
     gateway_config_free(&cfg);
-    CHECK(load(&cfg, REQUIRED "clients: [{name: vc, auth: token, token_file: t},"
+    CHECK(load_config(&cfg, REQUIRED "clients: [{name: vc, auth: token, token_file: t},"
                      " {name: l, auth: listen, listen: \"127.0.0.1:9200\"}]\n",
                NULL, NULL, &err) == TKMS_OK &&
               cfg.tls_ca == NULL,
@@ -525,16 +456,6 @@ static const bad_value BAD[] = {
      "86401", "must be 1..86400, got 86401"},
 };
 
-static const char *unquoted(const char *value, char *buf, size_t size)
-{
-    size_t len = strlen(value);
-    if (len >= 2 && value[0] == '\'' && value[len - 1] == '\'') {
-        snprintf(buf, size, "%.*s", (int)(len - 2), value + 1);
-        return buf;
-    }
-    return value;
-}
-
 static void test_bad_values(void)
 {
     for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++) {
@@ -577,7 +498,7 @@ static void test_bad_values(void)
         REQUIRED "db: [\"postgres://u:hunter2@db\"]\n",
     };
     for (size_t i = 0; i < sizeof leaks / sizeof leaks[0]; i++) {
-        CHECK(load(&cfg, leaks[i], NULL, NULL, &err) == TKMS_ERR_BAD_FORMAT &&
+        CHECK(load_config(&cfg, leaks[i], NULL, NULL, &err) == TKMS_ERR_BAD_FORMAT &&
                   !contains(err.message, "hunter2") && contains(err.message, "db: "),
               "db %zu refused without showing it: %s", i, err.message);
         gateway_config_free(&cfg);
@@ -595,7 +516,7 @@ static void test_bad_values(void)
     };
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         const char *flags[] = {good[i].flag, good[i].value, NULL};
-        tkms_status st = load(&cfg, REQUIRED, NULL, flags, &err);
+        tkms_status st = load_config(&cfg, REQUIRED, NULL, flags, &err);
         CHECK(st == TKMS_OK, "%s %s accepted: %s", good[i].flag, good[i].value,
               st == TKMS_OK ? "" : err.message);
         gateway_config_free(&cfg);
@@ -681,7 +602,7 @@ static void test_servers(void)
         if (i == 1023) {
             gateway_config cfg;
             tkms_err err;
-            tkms_status st = load(&cfg, text, NULL, NULL, &err);
+            tkms_status st = load_config(&cfg, text, NULL, NULL, &err);
             CHECK(st == TKMS_OK && cfg.server_count == 1024 &&
                       strcmp(cfg.servers[1023].name, "s1023") == 0,
                   "1024 servers: %s", st == TKMS_OK ? "" : err.message);
@@ -779,7 +700,7 @@ static void test_clients(void)
         snprintf(yaml, sizeof yaml, REQUIRED "clients: [{name: l, auth: listen, listen: \"%s\"}]\n",
                  ok_cases[i][0]);
         const char *flags[] = {"--listen", ok_cases[i][1], NULL};
-        tkms_status st = load(&cfg, yaml, NULL, flags, &err);
+        tkms_status st = load_config(&cfg, yaml, NULL, flags, &err);
         CHECK(st == TKMS_OK, "%s: %s", ok_cases[i][2], st == TKMS_OK ? "" : err.message);
         gateway_config_free(&cfg);
     }
@@ -798,7 +719,7 @@ static void test_clients(void)
     size_t len = (size_t)snprintf(text, size, "%sclients:\n", REQUIRED);
     for (int i = 0; i < 1024; i++)
         len += (size_t)snprintf(text + len, size - len, "- {name: c%d, auth: cert}\n", i);
-    tkms_status st = load(&cfg, text, ca_env, NULL, &err);
+    tkms_status st = load_config(&cfg, text, ca_env, NULL, &err);
     CHECK(st == TKMS_OK && cfg.client_count == 1024, "1024 clients: %s",
           st == TKMS_OK ? "" : err.message);
     gateway_config_free(&cfg);
@@ -911,7 +832,7 @@ static void test_help(void)
         char *example = strndup(start, (size_t)(end - start + 1));
         gateway_config cfg;
         tkms_err err;
-        tkms_status st = load(&cfg, example, NULL, NULL, &err);
+        tkms_status st = load_config(&cfg, example, NULL, NULL, &err);
         CHECK(st == TKMS_OK && cfg.server_count == 2 && cfg.client_count == 3 &&
                   cfg.keymanager_token_file != NULL && cfg.tls_ca != NULL,
               "the example file loads: %s", st == TKMS_OK ? "" : err.message);
@@ -1009,14 +930,7 @@ static void test_engine(void)
 
 int main(void)
 {
-    if (mkdtemp(tmp) == NULL)
-        test_fatal("mkdtemp");
-    if (realpath(tmp, root) == NULL)
-        test_fatal("realpath");
-    snprintf(etc, sizeof etc, "%s/etc", root);
-    snprintf(yaml_path, sizeof yaml_path, "%s/gateway.yaml", etc);
-    if (mkdir(etc, 0700) != 0 || chdir(root) != 0)
-        test_fatal("set-up");
+    config_test_setup(&KIND);
     if (sodium_init() < 0)
         test_fatal("sodium_init");
 
@@ -1032,9 +946,6 @@ int main(void)
     test_help();
     test_engine();
 
-    char cmd[PATH_MAX + 16];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", root);
+    config_test_cleanup();
     return test_report();
 }

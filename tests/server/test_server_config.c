@@ -17,14 +17,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config_test.h"
 #include "server_config.h"
 #include "test.h"
 #include "tkms/hex.h"
-
-static char tmp[] = "/tmp/tkms-config-test.XXXXXX";
-static char root[PATH_MAX];        /* realpath of tmp: the current directory */
-static char etc[PATH_MAX + 8];     /* root/etc: where server.yaml lives      */
-static char yaml_path[PATH_MAX + 32];
 
 #define GVR "0x4b363db94e286120d76eb905340fdd4e54bfe9f06bf33ff6cf5ad27f511bfe95"
 #define KEY_A "0xa99a76ed7796f7be22d5b7e85deeb7c5677e88e511e0b337618f8c4eb61349b4bf2d153f649f7b53359fe8b94a38e44c"
@@ -39,76 +35,18 @@ static char yaml_path[PATH_MAX + 32];
     "  ca: ca.pem\n"
 #define REQUIRED REQUIRED_BUT_ROOT "genesis_validators_root: \"" GVR "\"\n"
 
-static char *const no_env[] = {NULL};
-
-static void write_text(const char *path, const char *text)
+static tkms_status load_any(void *cfg, const char *path, char *const envp[], int argc,
+                            char **argv, tkms_err *err)
 {
-    FILE *f = fopen(path, "wb");
-    if (f == NULL || fwrite(text, 1, strlen(text), f) != strlen(text) || fclose(f) != 0)
-        test_fatal("cannot write %s", path);
+    return server_config_load(cfg, path, envp, argc, argv, err);
 }
 
-static bool contains(const char *text, const char *part)
+static void free_any(void *cfg)
 {
-    return strstr(text, part) != NULL;
+    server_config_free(cfg);
 }
 
-static bool one_printable_line(const char *text)
-{
-    if (text[0] == '\0')
-        return false;
-    for (const char *c = text; *c; c++)
-        if (*c < 0x20 || *c > 0x7e)
-            return false;
-    return true;
-}
-
-/* Writes `yaml` (NULL: no file) to etc/server.yaml and loads it with env
- * and flags (argv NULL-terminated). */
-static tkms_status load(server_config *cfg, const char *yaml, char *const *env,
-                        const char *const *flags, tkms_err *err)
-{
-    int argc = 0;
-    while (flags != NULL && flags[argc] != NULL)
-        argc++;
-    if (yaml != NULL)
-        write_text(yaml_path, yaml);
-    tkms_status st = server_config_load(cfg, yaml != NULL ? yaml_path : NULL,
-                                        env != NULL ? env : no_env, argc, (char **)flags, err);
-    if (st != TKMS_OK && !one_printable_line(err->message))
-        CHECK(false, "message is not one printable line: '%s'", err->message);
-    return st;
-}
-
-/* Loads and expects failure with status st and the message beginning
- * with `prefix` and containing `part`. */
-static void expect_error2(const char *what, const char *yaml, char *const *env,
-                          const char *const *flags, tkms_status st, const char *prefix,
-                          const char *part)
-{
-    server_config cfg;
-    tkms_err err;
-    tkms_status got = load(&cfg, yaml, env, flags, &err);
-    CHECK(got == st && strncmp(err.message, prefix, strlen(prefix)) == 0 &&
-              contains(err.message, part),
-          "%s: expected status %d and '%s...%s', got %d '%s'", what, (int)st, prefix, part,
-          (int)got, got == TKMS_OK ? "" : err.message);
-    server_config_free(&cfg);
-}
-
-/* Loads and expects failure with status st and `part` in the message. */
-static void expect_error(const char *what, const char *yaml, char *const *env,
-                         const char *const *flags, tkms_status st, const char *part)
-{
-    expect_error2(what, yaml, env, flags, st, "", part);
-}
-
-static char *path_in(const char *dir, const char *rel)
-{
-    static char buf[PATH_MAX * 2];
-    snprintf(buf, sizeof buf, "%s/%s", dir, rel);
-    return buf;
-}
+static const config_test_kind KIND = {"server.yaml", sizeof(server_config), load_any, free_any};
 
 /* ---- defaults and a full file ------------------------------------------------ */
 
@@ -116,7 +54,7 @@ static void test_defaults(void)
 {
     server_config cfg;
     tkms_err err;
-    tkms_status st = load(&cfg, REQUIRED, NULL, NULL, &err);
+    tkms_status st = load_config(&cfg, REQUIRED, NULL, NULL, &err);
     CHECK(st == TKMS_OK, "minimal file loads: %s", st == TKMS_OK ? "" : err.message);
     if (st != TKMS_OK)
         return;
@@ -137,14 +75,14 @@ static void test_defaults(void)
     CHECK(cfg.password_file == NULL && cfg.owner == NULL, "password_file and owner unset");
     CHECK(cfg.rules != NULL && server_rules_count(cfg.rules) == 0, "no rules: deny all");
     CHECK(!server_rules_allow(cfg.rules, "anyone", SERVER_OP_METRICS, 0, NULL), "denied");
-    CHECK(cfg.config_path != NULL && strcmp(cfg.config_path, yaml_path) == 0, "config_path");
+    CHECK(cfg.config_path != NULL && strcmp(cfg.config_path, config_yaml_path) == 0, "config_path");
     uint8_t gvr[32];
     tkms_hex_decode(gvr, 32, GVR, NULL);
     CHECK(memcmp(cfg.genesis_validators_root, gvr, 32) == 0, "genesis validators root");
-    CHECK(strcmp(cfg.data_dir, path_in(etc, "data")) == 0, "data_dir %s", cfg.data_dir);
-    CHECK(strcmp(cfg.tls_cert, path_in(etc, "server.pem")) == 0, "tls_cert %s", cfg.tls_cert);
-    CHECK(strcmp(cfg.tls_key, path_in(etc, "server.key")) == 0, "tls_key %s", cfg.tls_key);
-    CHECK(strcmp(cfg.tls_ca, path_in(etc, "ca.pem")) == 0, "tls_ca %s", cfg.tls_ca);
+    CHECK(strcmp(cfg.data_dir, path_in(config_etc, "data")) == 0, "data_dir %s", cfg.data_dir);
+    CHECK(strcmp(cfg.tls_cert, path_in(config_etc, "server.pem")) == 0, "tls_cert %s", cfg.tls_cert);
+    CHECK(strcmp(cfg.tls_key, path_in(config_etc, "server.key")) == 0, "tls_key %s", cfg.tls_key);
+    CHECK(strcmp(cfg.tls_ca, path_in(config_etc, "ca.pem")) == 0, "tls_ca %s", cfg.tls_ca);
     server_config_free(&cfg);
     server_config_free(&cfg);   /* twice is harmless */
     server_config_free(NULL);
@@ -171,7 +109,7 @@ static void test_full_file(void)
         "rules: []\n";
     server_config cfg;
     tkms_err err;
-    tkms_status st = load(&cfg, yaml, NULL, NULL, &err);
+    tkms_status st = load_config(&cfg, yaml, NULL, NULL, &err);
     CHECK(st == TKMS_OK, "full file loads: %s", st == TKMS_OK ? "" : err.message);
     if (st != TKMS_OK)
         return;
@@ -179,12 +117,12 @@ static void test_full_file(void)
               cfg.listen_port == 9443,
           "IPv6 listen %s / %s", cfg.listen, cfg.listen_host);
     CHECK(strcmp(cfg.data_dir, "/var/lib/tkms") == 0, "absolute path kept");
-    CHECK(strcmp(cfg.tls_cert, path_in(etc, "certs/server.pem")) == 0, "./ dropped: %s",
+    CHECK(strcmp(cfg.tls_cert, path_in(config_etc, "certs/server.pem")) == 0, "./ dropped: %s",
           cfg.tls_cert);
-    CHECK(strcmp(cfg.tls_key, path_in(etc, "../keys/server.key")) == 0, ".. kept: %s",
+    CHECK(strcmp(cfg.tls_key, path_in(config_etc, "../keys/server.key")) == 0, ".. kept: %s",
           cfg.tls_key);
     CHECK(strcmp(cfg.tls_ca, "/etc/tkms/ca.pem") == 0, "tls_ca");
-    CHECK(strcmp(cfg.password_file, path_in(etc, "pw.txt")) == 0, "password_file %s",
+    CHECK(strcmp(cfg.password_file, path_in(config_etc, "pw.txt")) == 0, "password_file %s",
           cfg.password_file);
     CHECK(strcmp(cfg.owner, "alice.1") == 0, "owner");
     CHECK(cfg.chain.preset == TKMS_ETH2_PRESET_MINIMAL &&
@@ -202,19 +140,19 @@ static void test_network_fork_version(void)
     server_config cfg;
     tkms_err err;
     const char *minimal[] = {"--network", "minimal", NULL};
-    CHECK(load(&cfg, REQUIRED, NULL, minimal, &err) == TKMS_OK &&
+    CHECK(load_config(&cfg, REQUIRED, NULL, minimal, &err) == TKMS_OK &&
               cfg.chain.preset == TKMS_ETH2_PRESET_MINIMAL &&
               memcmp(cfg.chain.genesis_fork_version, "\0\0\0\x01", 4) == 0,
           "minimal defaults to fork version 0x00000001");
     server_config_free(&cfg);
     const char *mainnet_v[] = {"--genesis-fork-version", "00000007", NULL};
-    CHECK(load(&cfg, REQUIRED "network: minimal\n", NULL, mainnet_v, &err) == TKMS_OK &&
+    CHECK(load_config(&cfg, REQUIRED "network: minimal\n", NULL, mainnet_v, &err) == TKMS_OK &&
               memcmp(cfg.chain.genesis_fork_version, "\0\0\0\x07", 4) == 0,
           "an explicit fork version wins over the network's (0x optional)");
     server_config_free(&cfg);
     char *env[] = {"TKMS_NETWORK=minimal", NULL};
     const char *back[] = {"--network=mainnet", NULL};
-    CHECK(load(&cfg, REQUIRED, env, back, &err) == TKMS_OK &&
+    CHECK(load_config(&cfg, REQUIRED, env, back, &err) == TKMS_OK &&
               cfg.chain.preset == TKMS_ETH2_PRESET_MAINNET &&
               memcmp(cfg.chain.genesis_fork_version, "\0\0\0\0", 4) == 0,
           "flag mainnet over env minimal: fork version follows the final network");
@@ -235,7 +173,7 @@ static void test_precedence(void)
     server_config cfg;
     tkms_err err;
 
-    CHECK(load(&cfg, yaml, NULL, NULL, &err) == TKMS_OK && cfg.listen_port == 1000 &&
+    CHECK(load_config(&cfg, yaml, NULL, NULL, &err) == TKMS_OK && cfg.listen_port == 1000 &&
               cfg.workers == 2 && cfg.log_level == SERVER_LOG_WARN &&
               strcmp(cfg.owner, "from-file") == 0 && cfg.max_body_size == 2048 &&
               cfg.keystore.scrypt_n == 2048,
@@ -251,7 +189,7 @@ static void test_precedence(void)
                    "TKMS_WORKERS=9",            /* a second entry: the first counts */
                    "TKMS_MAX_BODY_SIZE=",       /* empty: as if unset */
                    NULL};
-    CHECK(load(&cfg, yaml, env, NULL, &err) == TKMS_OK &&
+    CHECK(load_config(&cfg, yaml, env, NULL, &err) == TKMS_OK &&
               strcmp(cfg.listen, "10.0.0.2:2000") == 0 && cfg.workers == 4 &&
               cfg.log_level == SERVER_LOG_ERROR && strcmp(cfg.owner, "from-env") == 0 &&
               cfg.max_body_size == 2048 && cfg.keystore.scrypt_n == 4096,
@@ -260,7 +198,7 @@ static void test_precedence(void)
 
     const char *flags[] = {"--workers", "8", "--log-level=info", "--owner", "from-flag",
                            "--max-body-size", "1 MiB", NULL};
-    CHECK(load(&cfg, yaml, env, flags, &err) == TKMS_OK &&
+    CHECK(load_config(&cfg, yaml, env, flags, &err) == TKMS_OK &&
               strcmp(cfg.listen, "10.0.0.2:2000") == 0 && cfg.workers == 8 &&
               cfg.log_level == SERVER_LOG_INFO && strcmp(cfg.owner, "from-flag") == 0 &&
               cfg.max_body_size == 1024 * 1024 && cfg.keystore.scrypt_n == 4096,
@@ -282,30 +220,30 @@ static void test_relative_paths(void)
     tkms_err err;
     char *env[] = {"TKMS_DATA_DIR=env-data", "TKMS_TLS_KEY=./k.pem", NULL};
     const char *flags[] = {"--tls-ca", "sub/ca.pem", "--password-file=/abs/pw", NULL};
-    tkms_status st = load(&cfg, REQUIRED, env, flags, &err);
+    tkms_status st = load_config(&cfg, REQUIRED, env, flags, &err);
     CHECK(st == TKMS_OK, "load: %s", st == TKMS_OK ? "" : err.message);
     if (st == TKMS_OK) {
-        CHECK(strcmp(cfg.data_dir, path_in(root, "env-data")) == 0,
+        CHECK(strcmp(cfg.data_dir, path_in(config_root, "env-data")) == 0,
               "env path relative to the current directory: %s", cfg.data_dir);
-        CHECK(strcmp(cfg.tls_key, path_in(root, "k.pem")) == 0, "env ./k.pem: %s", cfg.tls_key);
-        CHECK(strcmp(cfg.tls_ca, path_in(root, "sub/ca.pem")) == 0,
+        CHECK(strcmp(cfg.tls_key, path_in(config_root, "k.pem")) == 0, "env ./k.pem: %s", cfg.tls_key);
+        CHECK(strcmp(cfg.tls_ca, path_in(config_root, "sub/ca.pem")) == 0,
               "flag path relative to the current directory: %s", cfg.tls_ca);
         CHECK(strcmp(cfg.password_file, "/abs/pw") == 0, "absolute flag path");
-        CHECK(strcmp(cfg.tls_cert, path_in(etc, "server.pem")) == 0,
+        CHECK(strcmp(cfg.tls_cert, path_in(config_etc, "server.pem")) == 0,
               "file path relative to the file: %s", cfg.tls_cert);
     }
     server_config_free(&cfg);
 
     /* a relative --config: its directory is taken from the current one */
-    write_text(yaml_path, REQUIRED);
+    write_text(config_yaml_path, REQUIRED);
     const char *rel[] = {"--config", "etc/server.yaml", NULL};
-    st = load(&cfg, NULL, NULL, rel, &err);
-    CHECK(st == TKMS_OK && strcmp(cfg.data_dir, path_in(etc, "data")) == 0,
+    st = load_config(&cfg, NULL, NULL, rel, &err);
+    CHECK(st == TKMS_OK && strcmp(cfg.data_dir, path_in(config_etc, "data")) == 0,
           "relative --config: data_dir %s", st == TKMS_OK ? cfg.data_dir : err.message);
     server_config_free(&cfg);
     const char *rel2[] = {"--config=./etc//server.yaml", NULL};
-    st = load(&cfg, NULL, NULL, rel2, &err);
-    CHECK(st == TKMS_OK && strcmp(cfg.tls_ca, path_in(etc, "ca.pem")) == 0,
+    st = load_config(&cfg, NULL, NULL, rel2, &err);
+    CHECK(st == TKMS_OK && strcmp(cfg.tls_ca, path_in(config_etc, "ca.pem")) == 0,
           "--config=./etc//server.yaml: %s", st == TKMS_OK ? cfg.tls_ca : err.message);
     server_config_free(&cfg);
 
@@ -314,10 +252,10 @@ static void test_relative_paths(void)
     const char *text = "data_dir: d\n";
     CHECK(server_config_parse_yaml(&cfg, text, strlen(text), "base", "mem.yaml", &err) ==
                   TKMS_OK &&
-              strcmp(cfg.data_dir, path_in(root, "base/d")) == 0,
+              strcmp(cfg.data_dir, path_in(config_root, "base/d")) == 0,
           "relative base_dir from the current directory: %s", cfg.data_dir);
     CHECK(server_config_parse_yaml(&cfg, "data_dir: e", 11, NULL, "mem.yaml", &err) == TKMS_OK &&
-              strcmp(cfg.data_dir, path_in(root, "e")) == 0,
+              strcmp(cfg.data_dir, path_in(config_root, "e")) == 0,
           "no base_dir: the current directory: %s", cfg.data_dir);
     CHECK(server_config_parse_yaml(&cfg, "data_dir: .", 11, "/x/y/", "mem.yaml", &err) ==
                   TKMS_OK &&
@@ -334,20 +272,20 @@ static void test_config_selection(void)
     server_config cfg;
     tkms_err err;
     char other[PATH_MAX + 32];
-    snprintf(other, sizeof other, "%s/other.yaml", root);
+    snprintf(other, sizeof other, "%s/other.yaml", config_root);
     write_text(other, REQUIRED "workers: 5\n");
-    write_text(yaml_path, REQUIRED "workers: 6\n");
+    write_text(config_yaml_path, REQUIRED "workers: 6\n");
 
     char env_cfg[PATH_MAX + 64];
     snprintf(env_cfg, sizeof env_cfg, "TKMS_CONFIG=%s", other);
     char *env[] = {env_cfg, NULL};
-    CHECK(load(&cfg, NULL, env, NULL, &err) == TKMS_OK && cfg.workers == 5 &&
-              strcmp(cfg.data_dir, path_in(root, "data")) == 0,
+    CHECK(load_config(&cfg, NULL, env, NULL, &err) == TKMS_OK && cfg.workers == 5 &&
+              strcmp(cfg.data_dir, path_in(config_root, "data")) == 0,
           "TKMS_CONFIG selects the file");
     server_config_free(&cfg);
 
-    const char *flag[] = {"--config", yaml_path, NULL};
-    CHECK(load(&cfg, NULL, env, flag, &err) == TKMS_OK && cfg.workers == 6,
+    const char *flag[] = {"--config", config_yaml_path, NULL};
+    CHECK(load_config(&cfg, NULL, env, flag, &err) == TKMS_OK && cfg.workers == 6,
           "--config wins over TKMS_CONFIG");
     server_config_free(&cfg);
 
@@ -355,14 +293,14 @@ static void test_config_selection(void)
               cfg.workers == 6,
           "--config wins over the caller's path");
     server_config_free(&cfg);
-    CHECK(server_config_load(&cfg, yaml_path, env, 0, NULL, &err) == TKMS_OK && cfg.workers == 6,
+    CHECK(server_config_load(&cfg, config_yaml_path, env, 0, NULL, &err) == TKMS_OK && cfg.workers == 6,
           "the caller's path wins over TKMS_CONFIG");
     server_config_free(&cfg);
 
     /* without a file, everything from env and flags */
     char *all_env[] = {"TKMS_DATA_DIR=/d", "TKMS_TLS_CERT=/c", "TKMS_TLS_KEY=/k", NULL};
     const char *all_flags[] = {"--tls-ca", "/ca", "--genesis-validators-root", GVR, NULL};
-    CHECK(load(&cfg, NULL, all_env, all_flags, &err) == TKMS_OK && cfg.config_path == NULL &&
+    CHECK(load_config(&cfg, NULL, all_env, all_flags, &err) == TKMS_OK && cfg.config_path == NULL &&
               strcmp(cfg.tls_ca, "/ca") == 0,
           "no file at all");
     server_config_free(&cfg);
@@ -372,7 +310,7 @@ static void test_config_selection(void)
     char *missing_env[] = {"TKMS_CONFIG=/nonexistent/y.yaml", NULL};
     expect_error("missing TKMS_CONFIG file", NULL, missing_env, NULL, TKMS_ERR_IO,
                  "TKMS_CONFIG: cannot read /nonexistent/y.yaml");
-    expect_error("directory as file", NULL, NULL, (const char *[]){"--config", root, NULL},
+    expect_error("directory as file", NULL, NULL, (const char *[]){"--config", config_root, NULL},
                  TKMS_ERR_IO, "is a directory");
     expect_error("empty --config", NULL, NULL, (const char *[]){"--config=", NULL},
                  TKMS_ERR_BAD_FORMAT, "--config: must not be empty");
@@ -451,17 +389,6 @@ static const bad_value BAD[] = {
     {"log_level", "TKMS_LOG_LEVEL", "--log-level", "INFO", "got 'INFO'"},
 };
 
-/* `value` as the shell / argv would give it (the YAML quotes removed). */
-static const char *unquoted(const char *value, char *buf, size_t size)
-{
-    size_t len = strlen(value);
-    if (len >= 2 && value[0] == '\'' && value[len - 1] == '\'') {
-        snprintf(buf, size, "%.*s", (int)(len - 2), value + 1);
-        return buf;
-    }
-    return value;
-}
-
 static void test_bad_values(void)
 {
     for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++) {
@@ -479,8 +406,8 @@ static void test_bad_values(void)
         else
             snprintf(yaml, sizeof yaml, "%s%s: %s\n", root_key ? REQUIRED_BUT_ROOT : REQUIRED,
                      b->key, b->value);
-        snprintf(expected, sizeof expected, "%s:%d: %s: ", yaml_path,
-                 dot != NULL ? 8 : root_key ? 6 : 7, b->key);
+        snprintf(expected, sizeof expected, "%s%s: ", at_line(dot != NULL ? 8 : root_key ? 6 : 7),
+                 b->key);
         expect_error2(b->key, yaml, NULL, NULL, TKMS_ERR_BAD_FORMAT, expected, b->message);
 
         /* in the environment */
@@ -516,7 +443,7 @@ static void test_good_values(void)
         server_config cfg;
         tkms_err err;
         const char *flags[] = {good[i].flag, good[i].value, NULL};
-        tkms_status st = load(&cfg, REQUIRED, NULL, flags, &err);
+        tkms_status st = load_config(&cfg, REQUIRED, NULL, flags, &err);
         CHECK(st == TKMS_OK, "%s %s accepted: %s", good[i].flag, good[i].value,
               st == TKMS_OK ? "" : err.message);
         server_config_free(&cfg);
@@ -524,15 +451,15 @@ static void test_good_values(void)
     server_config cfg;
     tkms_err err;
     const char *v6[] = {"--listen", "[::]:65535", "--max-body-size", "16384 KiB", NULL};
-    if (load(&cfg, REQUIRED, NULL, v6, &err) == TKMS_OK)
-        CHECK(strcmp(cfg.listen, "[::]:65535") == 0 && strcmp(cfg.listen_host, "::") == 0 &&
-                  cfg.listen_port == 65535 && cfg.max_body_size == 16 * 1024 * 1024,
-              "[::]:65535 and 16384 KiB");
+    CHECK(load_config(&cfg, REQUIRED, NULL, v6, &err) == TKMS_OK &&
+              strcmp(cfg.listen, "[::]:65535") == 0 && strcmp(cfg.listen_host, "::") == 0 &&
+              cfg.listen_port == 65535 && cfg.max_body_size == 16 * 1024 * 1024,
+          "[::]:65535 and 16384 KiB: %s", err.message);
     server_config_free(&cfg);
     const char *zero[] = {"--listen", "localhost:00080", NULL};
-    if (load(&cfg, REQUIRED, NULL, zero, &err) == TKMS_OK)
-        CHECK(strcmp(cfg.listen, "localhost:80") == 0 && cfg.listen_port == 80,
-              "canonical listen %s", cfg.listen);
+    CHECK(load_config(&cfg, REQUIRED, NULL, zero, &err) == TKMS_OK &&
+              strcmp(cfg.listen, "localhost:80") == 0 && cfg.listen_port == 80,
+          "canonical listen: %s", err.message);
     server_config_free(&cfg);
 }
 
@@ -616,18 +543,18 @@ static void test_yaml_structure(void)
 
     server_config cfg;
     tkms_err err;
-    CHECK(load(&cfg, "%YAML 1.1\n---\n" REQUIRED "workers: \"2\"\n...\n", NULL, NULL, &err) ==
+    CHECK(load_config(&cfg, "%YAML 1.1\n---\n" REQUIRED "workers: \"2\"\n...\n", NULL, NULL, &err) ==
                   TKMS_OK &&
               cfg.workers == 2,
           "directive, explicit document, quoted number");
     server_config_free(&cfg);
-    CHECK(load(&cfg, "{data_dir: d, tls: {cert: c, key: k, ca: a}, genesis_validators_root: " GVR
+    CHECK(load_config(&cfg, "{data_dir: d, tls: {cert: c, key: k, ca: a}, genesis_validators_root: " GVR
                      ", workers: 1}",
                NULL, NULL, &err) == TKMS_OK &&
               cfg.workers == 1,
           "flow style file");
     server_config_free(&cfg);
-    CHECK(load(&cfg, "\xef\xbb\xbf" REQUIRED, NULL, NULL, &err) == TKMS_OK, "UTF-8 BOM");
+    CHECK(load_config(&cfg, "\xef\xbb\xbf" REQUIRED, NULL, NULL, &err) == TKMS_OK, "UTF-8 BOM");
     server_config_free(&cfg);
 
     /* oversize: one byte over 1 MiB, and exactly 1 MiB (comments) */
@@ -640,7 +567,7 @@ static void test_yaml_structure(void)
     expect_error("oversize file", text, NULL, NULL, TKMS_ERR_BAD_FORMAT,
                  "larger than 1048576 bytes");
     text[big] = '\0';
-    CHECK(load(&cfg, text, NULL, NULL, &err) == TKMS_OK, "exactly 1 MiB is fine: %s",
+    CHECK(load_config(&cfg, text, NULL, NULL, &err) == TKMS_OK, "exactly 1 MiB is fine: %s",
           err.message);
     server_config_free(&cfg);
     CHECK(server_config_init(&cfg, &err) == TKMS_OK, "init");
@@ -672,7 +599,7 @@ static void test_rules_file(void)
         "  - {client: gateway-3, operations: [RANDAO_REVEAL], keys: \"*\"}\n";
     server_config cfg;
     tkms_err err;
-    tkms_status st = load(&cfg, yaml, NULL, NULL, &err);
+    tkms_status st = load_config(&cfg, yaml, NULL, NULL, &err);
     CHECK(st == TKMS_OK, "rules load: %s", st == TKMS_OK ? "" : err.message);
     if (st != TKMS_OK)
         return;
@@ -751,7 +678,7 @@ static void test_rules_file(void)
     size_t len = (size_t)snprintf(text, size, "%srules:\n", REQUIRED);
     for (int i = 0; i < 1024; i++)
         len += (size_t)snprintf(text + len, size - len, "- {client: c%d, operations: [metrics]}\n", i);
-    st = load(&cfg, text, NULL, NULL, &err);
+    st = load_config(&cfg, text, NULL, NULL, &err);
     CHECK(st == TKMS_OK && server_rules_count(cfg.rules) == 1024, "1024 rules: %s",
           st == TKMS_OK ? "" : err.message);
     CHECK(st == TKMS_OK && server_rules_allow(cfg.rules, "c1023", SERVER_OP_METRICS, 0, NULL),
@@ -800,7 +727,7 @@ static void test_flags(void)
     server_config cfg;
     tkms_err err;
     const char *negative[] = {"--workers", "-1", NULL};
-    CHECK(load(&cfg, REQUIRED, NULL, negative, &err) == TKMS_ERR_BAD_FORMAT &&
+    CHECK(load_config(&cfg, REQUIRED, NULL, negative, &err) == TKMS_ERR_BAD_FORMAT &&
               contains(err.message, "--workers: must be 1..64, got -1"),
           "a single-dash value is a value: %s", err.message);
     server_config_free(&cfg);
@@ -850,7 +777,7 @@ static void test_help(void)
         char *example = strndup(start, (size_t)(end - start + 1));
         server_config cfg;
         tkms_err err;
-        tkms_status st = load(&cfg, example, NULL, NULL, &err);
+        tkms_status st = load_config(&cfg, example, NULL, NULL, &err);
         CHECK(st == TKMS_OK && server_rules_count(cfg.rules) == 3,
               "the example file loads: %s", st == TKMS_OK ? "" : err.message);
         server_config_free(&cfg);
@@ -860,14 +787,7 @@ static void test_help(void)
 
 int main(void)
 {
-    if (mkdtemp(tmp) == NULL)
-        test_fatal("mkdtemp");
-    if (realpath(tmp, root) == NULL)
-        test_fatal("realpath");
-    snprintf(etc, sizeof etc, "%s/etc", root);
-    snprintf(yaml_path, sizeof yaml_path, "%s/server.yaml", etc);
-    if (mkdir(etc, 0700) != 0 || chdir(root) != 0)
-        test_fatal("set-up");
+    config_test_setup(&KIND);
 
     test_defaults();
     test_full_file();
@@ -884,9 +804,6 @@ int main(void)
     test_flags();
     test_help();
 
-    char cmd[PATH_MAX + 16];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", root);
+    config_test_cleanup();
     return test_report();
 }

@@ -33,6 +33,7 @@
 #include <libpq-fe.h>
 #include <sqlite3.h>
 
+#include "slashing_test.h"
 #include "test.h"
 #include "tkms/banlist.h"
 #include "tkms/hex.h"
@@ -194,29 +195,6 @@ static char *entry(const uint8_t *key, const char *blocks, const char *atts)
     return e;
 }
 
-/* Blocks and attestations exported for `key`; *known: in the db at all. */
-static void counts(tkms_slashing_db *db, const uint8_t *key, size_t *blocks, size_t *atts,
-                   bool *known)
-{
-    char *json = export_all(db);
-    json_t *doc = json_loads(json, 0, NULL);
-    free(json);
-    char hex[TKMS_HEX_SIZE(TKMS_PUBLIC_KEY_SIZE)];
-    tkms_hex_encode(hex, key, TKMS_PUBLIC_KEY_SIZE);
-    *blocks = *atts = 0;
-    *known = false;
-    json_t *data = json_object_get(doc, "data");
-    for (size_t i = 0; i < json_array_size(data); i++) {
-        json_t *e = json_array_get(data, i);
-        if (strcmp(json_string_value(json_object_get(e, "pubkey")), hex) != 0)
-            continue;
-        *known = true;
-        *blocks = json_array_size(json_object_get(e, "signed_blocks"));
-        *atts = json_array_size(json_object_get(e, "signed_attestations"));
-    }
-    json_decref(doc);
-}
-
 /* ---- rules ----------------------------------------------------------------------- */
 
 static void test_rules(void)
@@ -274,6 +252,8 @@ static void test_rules(void)
           err.message);
     CHECK(block(db, key1, 150, NULL, &err) == TKMS_ERR_REFUSED, "%s: unknown root re-signed",
           be.name);
+    CHECK(block(db, key2, 1, NULL, &err) == TKMS_OK, "%s: other key's block: %s", be.name,
+          err.message);
     tkms_slashing_close(db);
     free(loc);
 }
@@ -341,14 +321,23 @@ static void test_interchange(void)
     CHECK(strstr(first, "\"slot\": \"12\"") != NULL, "%s: export lists the blocks", be.name);
 
     /* a bad entry after a good one: nothing imported */
-    char *good = entry(key3, "{\"slot\":\"7\"}", "");
-    static const char *const bad_bodies[] = {"{\"slot\":\"-1\"}", "{\"slot\":8}",
-                                             "{\"slot\":\"9223372036854775808\"}"};
+    char *good = entry(key3, "{\"slot\":\"7\"}", "{\"source_epoch\":\"1\",\"target_epoch\":\"2\"}");
+    static const char *const bad_bodies[][2] = {
+        {"{\"slot\":\"-1\"}", ""},
+        {"{\"slot\":\"99999999999999999999\"}", ""},
+        {"{\"slot\":\"9223372036854775808\"}", ""},
+        {"{\"slot\":8}", ""},
+        {"{\"slot\":\"8\",\"signing_root\":\"0x12\"}", ""},
+        {"", "{\"source_epoch\":\"1\"}"},
+        {"", "{\"source_epoch\":\" 1\",\"target_epoch\":\"2\"}"},
+        {"\"8\"", ""},
+    };
     for (size_t i = 0; i < sizeof bad_bodies / sizeof *bad_bodies; i++) {
-        char *bad = entry(key2, bad_bodies[i], "");
+        char *bad = entry(key2, bad_bodies[i][0], bad_bodies[i][1]);
         char both[2048];
         snprintf(both, sizeof both, "%s,%s", good, bad);
         char *doc = interchange(both);
+        err.message[0] = '\0';
         CHECK(import(db, doc, &err) != TKMS_OK &&
                   strncmp(err.message, "interchange: data[1]", 20) == 0,
               "%s: bad entry %zu: %s", be.name, i, err.message);
@@ -359,6 +348,29 @@ static void test_interchange(void)
         free(bad);
     }
     free(good);
+    /* an invalid public key, and documents broken at the top */
+    uint8_t not_a_key[TKMS_PUBLIC_KEY_SIZE];
+    memset(not_a_key, 0x11, sizeof not_a_key);
+    not_a_key[0] = 0x91;
+    char *bad_key = entry(not_a_key, "", "");
+    char *bad_doc = interchange(bad_key);
+    CHECK(import(db, bad_doc, &err) != TKMS_OK && strstr(err.message, "data[0].pubkey") != NULL,
+          "%s: invalid pubkey: %s", be.name, err.message);
+    free(bad_doc);
+    free(bad_key);
+    static const char *const broken[] = {
+        "", "[]", "{\"data\":[]}", "{\"metadata\":{},\"data\":[]}",
+        "{\"metadata\":{\"interchange_format_version\":\"4\",\"genesis_validators_root\":\"0x00\"},\"data\":[]}",
+        "{\"metadata\":{\"interchange_format_version\":\"5\",\"genesis_validators_root\":\"0x00\"},\"data\":[]}",
+    };
+    for (size_t i = 0; i < sizeof broken / sizeof *broken; i++) {
+        err.message[0] = '\0';
+        CHECK(import(db, broken[i], &err) != TKMS_OK && err.message[0] != '\0',
+              "%s: broken document %zu accepted", be.name, i);
+    }
+    char *unchanged = export_all(db);
+    CHECK(strcmp(first, unchanged) == 0, "%s: failed imports changed the db", be.name);
+    free(unchanged);
 
     /* round trip into another database, and into itself */
     char *loc2 = fresh_location();
@@ -478,15 +490,21 @@ static void test_batches(void)
     char *json = NULL;
     CHECK(tkms_slashing_commit(db, &err) == TKMS_ERR_INVALID_ARGUMENT, "%s: commit, no batch",
           be.name);
+    tkms_slashing_rollback(db);   /* no batch: nothing happens */
+    tkms_slashing_rollback(NULL);
+    CHECK(tkms_slashing_begin(NULL, &err) == TKMS_ERR_INVALID_ARGUMENT, "%s: begin on NULL",
+          be.name);
     CHECK(tkms_slashing_begin(db, &err) == TKMS_OK, "%s: begin: %s", be.name, err.message);
     CHECK(tkms_slashing_begin(db, &err) == TKMS_ERR_INVALID_ARGUMENT, "%s: second begin",
           be.name);
     CHECK(att(db, key1, 10, 20, root(r1, 1), &err) == TKMS_OK, "%s: vote: %s", be.name,
           err.message);
-    CHECK(att(db, key1, 10, 20, root(r2, 2), &err) == TKMS_ERR_REFUSED,
-          "%s: conflicting vote in the batch", be.name);
-    CHECK(att(db, key1, 9, 21, NULL, &err) == TKMS_ERR_REFUSED, "%s: surround in the batch",
-          be.name);
+    CHECK(att(db, key1, 10, 20, root(r2, 2), &err) == TKMS_ERR_REFUSED &&
+              strstr(err.message, "double vote for target epoch 20") != NULL,
+          "%s: conflicting vote in the batch: %s", be.name, err.message);
+    CHECK(att(db, key1, 9, 21, NULL, &err) == TKMS_ERR_REFUSED &&
+              strstr(err.message, "surrounds the attestation 10->20") != NULL,
+          "%s: surround in the batch: %s", be.name, err.message);
     CHECK(att(db, key1, 10, 20, root(r1, 1), &err) == TKMS_OK, "%s: same vote again: %s",
           be.name, err.message);
     CHECK(block(db, key1, 5, root(r1, 1), &err) == TKMS_OK, "%s: block: %s", be.name,
@@ -497,20 +515,25 @@ static void test_batches(void)
           be.name);
     CHECK(att(db, key1, 0, UINT64_MAX, NULL, &err) == TKMS_ERR_INVALID_ARGUMENT,
           "%s: bad argument", be.name);
-    CHECK(tkms_slashing_export(db, &json, NULL, 0, &err) == TKMS_ERR_INVALID_ARGUMENT,
-          "%s: export in a batch", be.name);
+    CHECK(tkms_slashing_export(db, &json, NULL, 0, &err) == TKMS_ERR_INVALID_ARGUMENT &&
+              strstr(err.message, "batch") != NULL,
+          "%s: export in a batch: %s", be.name, err.message);
     CHECK(tkms_slashing_delete_key(db, key1, &json, &err) == TKMS_ERR_INVALID_ARGUMENT,
           "%s: delete in a batch", be.name);
+    char *empty = interchange("");
+    CHECK(import(db, empty, &err) == TKMS_ERR_INVALID_ARGUMENT, "%s: import in a batch: %s",
+          be.name, err.message);
+    free(empty);
 
     size_t blocks, atts;
     bool known;
-    counts(other, key1, &blocks, &atts, &known);
+    test_slashing_counts(other, key1, &blocks, &atts, &known);
     CHECK(!known, "%s: another handle sees the batch before its commit", be.name);
     CHECK(tkms_slashing_commit(db, &err) == TKMS_OK, "%s: commit: %s", be.name, err.message);
-    counts(other, key1, &blocks, &atts, &known);
+    test_slashing_counts(other, key1, &blocks, &atts, &known);
     CHECK(known && blocks == 1 && atts == 1, "%s: after the commit: %zu blocks, %zu votes",
           be.name, blocks, atts);
-    counts(other, key2, &blocks, &atts, &known);
+    test_slashing_counts(other, key2, &blocks, &atts, &known);
     CHECK(!known, "%s: the refused check added its key", be.name);
     CHECK(att(other, key1, 10, 20, root(r2, 2), &err) == TKMS_ERR_REFUSED,
           "%s: the committed vote binds other handles", be.name);
@@ -522,8 +545,11 @@ static void test_batches(void)
     tkms_slashing_rollback(db);
     CHECK(att(db, key1, 30, 31, root(r2, 2), &err) == TKMS_OK, "%s: rolled-back vote kept: %s",
           be.name, err.message);
-    counts(db, key2, &blocks, &atts, &known);
+    test_slashing_counts(db, key2, &blocks, &atts, &known);
     CHECK(!known, "%s: a rolled-back key was recorded", be.name);
+    CHECK(tkms_slashing_export(db, &json, NULL, 0, &err) == TKMS_OK, "%s: export after: %s",
+          be.name, err.message);
+    free(json);
 
     CHECK(tkms_slashing_begin(db, &err) == TKMS_OK, "%s: begin: %s", be.name, err.message);
     CHECK(block(db, key1, 77, NULL, &err) == TKMS_OK, "%s: block: %s", be.name, err.message);
