@@ -33,6 +33,9 @@ typedef struct {
     const char *key_file;     /* its key (PEM); set exactly when cert_file is       */
     unsigned timeout_ms;      /* whole request, connecting included; 0 = 30000      */
     size_t max_response_size; /* response body; 0 = 16 MiB                         */
+    const char *bearer_token; /* sent as "Authorization: Bearer <token>" with every
+                                 request, or NULL: none. Copied; the copies are
+                                 wiped when freed. No control characters.      */
 } tkms_http_client_options;
 
 typedef struct {

@@ -2,11 +2,13 @@
  * gateway.c — the gateway's lifecycle: data directory, key registry, ban
  * list, slashing records (their database, worker and loop queue are
  * gateway_sign.c's), the fan-out to the servers, the keymanager API
- * (keymanager.c), the listeners, periodic health checks of every server,
- * and an orderly stop on SIGINT/SIGTERM.
+ * (keymanager.c), key moves and the audit log (migration.c), the
+ * listeners, periodic health checks of every server, and an orderly stop
+ * on SIGINT/SIGTERM.
  */
 #include "gateway_internal.h"
 #include "keymanager.h"
+#include "migration.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -207,6 +209,8 @@ tkms_status tkms_gateway_open(tkms_gateway **out, const gateway_config *cfg, tkm
     if (st == TKMS_OK)
         st = gateway_keymanager_open(g, err);
     if (st == TKMS_OK)
+        st = gateway_migration_open(g, err);
+    if (st == TKMS_OK)
         st = open_listeners(g, err);
     if (st == TKMS_OK) {
         g->on_sigint = evsignal_new(g->base, SIGINT, on_signal, g);
@@ -264,6 +268,7 @@ void tkms_gateway_free(tkms_gateway *g)
     /* After the records (their last jobs may hand keymanager work back),
      * before the fan-out and the loop (a DELETE may be waiting on them). */
     gateway_keymanager_close(g);
+    gateway_migration_close(g);
     tkms_fanout_free(g->fanout);
     if (g->on_sigint != NULL)
         event_free(g->on_sigint);

@@ -75,6 +75,8 @@ UINT_SETTER(set_health_interval_ms, health_interval_ms, GATEWAY_CONFIG_MIN_HEALT
 UINT_SETTER(set_migration_max_refusals, migration_max_refusals, 1, GATEWAY_CONFIG_MAX_REFUSALS)
 UINT_SETTER(set_migration_window_seconds, migration_window_seconds, 1,
             GATEWAY_CONFIG_MAX_WINDOW_SECONDS)
+UINT_SETTER(set_migration_silence_seconds, migration_silence_seconds, 0,
+            GATEWAY_CONFIG_MAX_SILENCE_SECONDS)
 
 /* A PostgreSQL connection URI. It may hold a password, so no message shows
  * it. */
@@ -128,6 +130,8 @@ static const config_setting SETTINGS[] = {
      set_migration_max_refusals, NULL},
     {"migration.window_seconds", "TKMS_MIGRATION_WINDOW_SECONDS", "migration-window-seconds",
      set_migration_window_seconds, NULL},
+    {"migration.silence_seconds", "TKMS_MIGRATION_SILENCE_SECONDS", "migration-silence-seconds",
+     set_migration_silence_seconds, NULL},
 };
 #define SETTING_COUNT (sizeof SETTINGS / sizeof SETTINGS[0])
 
@@ -707,6 +711,15 @@ static const char HELP[] =
     "                                                         max_refusals slashing\n"
     "                                                         refusals within the window\n"
     "                                                         loses its keys to the standby)\n"
+    "  migration.silence_seconds TKMS_MIGRATION_SILENCE_SECONDS 0 (off)\n"
+    "                           --migration-silence-seconds 0..86400 (a client with a\n"
+    "                                                         standby and keys that sends\n"
+    "                                                         no sign request for this long\n"
+    "                                                         loses its keys to the standby;\n"
+    "                                                         a validator signs at least an\n"
+    "                                                         attestation every epoch, so\n"
+    "                                                         two epochs, 768 on mainnet,\n"
+    "                                                         is a sensible value)\n"
     "  servers                  (file only)                   required: at least one\n"
     "  clients                  (file only)                   none: nobody may sign\n"
     "\n"
@@ -730,7 +743,7 @@ static const char HELP[] =
     "    - {name: teku-1, auth: cert, standby: teku-2}    # client certificate CN teku-1\n"
     "    - {name: teku-2, auth: token, token_file: teku-2.token}\n"
     "    - {name: lodestar, auth: listen, listen: \"127.0.0.1:9101\"}\n"
-    "  migration: {max_refusals: 3, window_seconds: 60}\n"
+    "  migration: {max_refusals: 3, window_seconds: 60, silence_seconds: 768}\n"
     "\n"
     "Servers: name (the server's owner id, 1..64 of A-Z a-z 0-9 . _ -), url\n"
     "(https://HOST:PORT) and identity (0x and 64 hex digits: the server's Ed25519 key,\n"

@@ -50,9 +50,11 @@
  *   - `db` may hold a password: no message ever shows its value.
  *   - keymanager.token_file must not be a client's token file (a client
  *     would otherwise get the keymanager API).
- *   - Automatic migration (clients with a standby): a client that gets
- *     migration.max_refusals slashing refusals within
- *     migration.window_seconds loses its keys to its standby.
+ *   - Automatic migration (clients with a standby; migration.h): a client
+ *     that gets migration.max_refusals slashing refusals within
+ *     migration.window_seconds, or (when migration.silence_seconds is not
+ *     0) sends no sign request for that long while it has keys, loses its
+ *     keys to its standby.
  * Token files and certificates are not read here (nothing needs to exist
  * yet); the gateway reads them when it starts.
  */
@@ -91,6 +93,7 @@
 #define GATEWAY_CONFIG_DEFAULT_MAX_REFUSALS 3u
 #define GATEWAY_CONFIG_MAX_WINDOW_SECONDS 86400u
 #define GATEWAY_CONFIG_DEFAULT_WINDOW_SECONDS 60u
+#define GATEWAY_CONFIG_MAX_SILENCE_SECONDS 86400u
 #define GATEWAY_IDENTITY_SIZE 32u          /* an Ed25519 public key */
 
 /* A threshold server the gateway fans requests out to. */
@@ -157,6 +160,7 @@ typedef struct gateway_config {
     tkms_log_level log_level;
     unsigned migration_max_refusals;    /* 1..GATEWAY_CONFIG_MAX_REFUSALS        */
     unsigned migration_window_seconds;  /* 1..GATEWAY_CONFIG_MAX_WINDOW_SECONDS  */
+    unsigned migration_silence_seconds; /* 0 (off)..GATEWAY_CONFIG_MAX_SILENCE_SECONDS */
 
     gateway_server *servers;    /* server_count entries, in file order           */
     size_t server_count;

@@ -27,6 +27,7 @@
 
 struct sign_request;
 struct gateway_keymanager;
+struct gateway_migration;
 
 /*
  * The gateway's own slashing records (gateway_sign.c). Sign requests that
@@ -108,6 +109,7 @@ struct tkms_gateway {
     struct event *on_sigint, *on_sigterm, *health_timer;
     gateway_listener *listeners;        /* [0] main, then LISTEN clients     */
     size_t listener_count;
+    struct gateway_migration *migration;    /* key moves, audit log (migration.h) */
 };
 
 /* The HTTP handler of every listener (arg: its gateway_listener). */

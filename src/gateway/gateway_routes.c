@@ -8,6 +8,7 @@
  */
 #include "gateway_internal.h"
 #include "keymanager.h"
+#include "migration.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -175,11 +176,15 @@ static void metrics(struct tkms_gateway *g, tkms_http_request *req, double start
                                 "%s# HELP tkms_gateway_lockouts_total Servers locked out for an "
                                 "invalid partial.\n# TYPE tkms_gateway_lockouts_total counter\n"
                                 "tkms_gateway_lockouts_total %llu\n"
+                                "# HELP tkms_gateway_keys_moved_total Keys moved to another "
+                                "validator client.\n# TYPE tkms_gateway_keys_moved_total counter\n"
+                                "tkms_gateway_keys_moved_total %llu\n"
                                 "# TYPE tkms_gateway_server_up gauge\n"
                                 "# TYPE tkms_gateway_server_locked_out gauge\n"
                                 "# TYPE tkms_gateway_server_latency_seconds gauge\n"
                                 "# TYPE tkms_gateway_server_answers_total counter\n",
-                                base, (unsigned long long)g->lockouts);
+                                base, (unsigned long long)g->lockouts,
+                                (unsigned long long)gateway_migration_moved(g));
     for (size_t s = 0; s < g->cfg->server_count && n < size; s++) {
         const server_health *h = &g->health[s];
         const char *name = g->servers[s].name;
@@ -227,6 +232,10 @@ void gateway_handle(tkms_http_request *req, void *arg)
         gateway_keymanager_handle(g, l, req, started);
         return;
     }
+    if (strncmp(path, GATEWAY_MIGRATION_PREFIX, strlen(GATEWAY_MIGRATION_PREFIX)) == 0) {
+        gateway_migration_handle(g, l, req, started);
+        return;
+    }
     bool sign = strncmp(path, SIGN_PREFIX, strlen(SIGN_PREFIX)) == 0;
     bool keys = strcmp(path, "/api/v1/eth2/publicKeys") == 0;
     if (!sign && !keys) {
@@ -250,6 +259,7 @@ void gateway_handle(tkms_http_request *req, void *arg)
         public_keys(g, req, client, started);
         return;
     }
+    gateway_migration_sign_request(g, client);
     uint8_t key[TKMS_PUBLIC_KEY_SIZE];
     const char *hex = path + strlen(SIGN_PREFIX);
     const gateway_key_entry *entry = NULL;

@@ -21,6 +21,7 @@
  * as evidence.
  */
 #include "gateway_internal.h"
+#include "migration.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,6 +130,8 @@ static void answer(sign_request *r, gateway_session_state state)
         char report[900];
         gateway_session_report(r->session, report, sizeof report);
         int status = r->refused_412 > 0 ? 412 : r->refused_400 > 0 ? 400 : 503;
+        if (status == 412)
+            gateway_migration_refusal(g, r->entry->client);
         char reason[1200];
         if (status == 503)
             snprintf(reason, sizeof reason, "not enough valid partial signatures: %.900s",
@@ -323,6 +326,8 @@ static void after_check(void *arg)
              "key=%s type=%s signing_root=%s client=%s status=%d reason=%s", r->entry->hex,
              tkms_eth2_type_name(r->type), root, r->entry->client[0] ? r->entry->client : "-",
              r->check_http, tkms_log_quote(reason, sizeof reason, r->check_reason));
+    if (r->check_http == 412)
+        gateway_migration_refusal(g, r->entry->client);
     gateway_reply_error(g, r->req, SERVER_ROUTE_SIGN, r->check_http, r->check_reason,
                         r->started);
     r->req = NULL;

@@ -350,9 +350,20 @@ tkms_status gateway_registry_remove(gateway_registry *r,
     return TKMS_OK;
 }
 
-tkms_status gateway_registry_assign(gateway_registry *r,
-                                    const uint8_t group_key[TKMS_PUBLIC_KEY_SIZE],
-                                    const char *client, tkms_err *err)
+tkms_status gateway_registry_write_client(const char *data_dir,
+                                          const uint8_t group_key[TKMS_PUBLIC_KEY_SIZE],
+                                          const char *client, tkms_err *err)
+{
+    if (client == NULL || !client_name_ok(client))
+        return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT, "client name too long or not printable");
+    char dir[PATH_SIZE];
+    key_dir(dir, sizeof dir, data_dir, group_key);
+    return write_client(dir, client, err);
+}
+
+tkms_status gateway_registry_set_client(gateway_registry *r,
+                                        const uint8_t group_key[TKMS_PUBLIC_KEY_SIZE],
+                                        const char *client, tkms_err *err)
 {
     bool found;
     size_t at = position(r, group_key, &found);
@@ -360,10 +371,18 @@ tkms_status gateway_registry_assign(gateway_registry *r,
         return tkms_fail(err, TKMS_ERR_NOT_FOUND, "the gateway does not serve this key");
     if (client == NULL || !client_name_ok(client))
         return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT, "client name too long or not printable");
-    char dir[PATH_SIZE];
-    key_dir(dir, sizeof dir, r->data_dir, group_key);
-    tkms_status st = write_client(dir, client, err);
+    snprintf(r->keys[at]->client, sizeof r->keys[at]->client, "%s", client);
+    return TKMS_OK;
+}
+
+tkms_status gateway_registry_assign(gateway_registry *r,
+                                    const uint8_t group_key[TKMS_PUBLIC_KEY_SIZE],
+                                    const char *client, tkms_err *err)
+{
+    if (gateway_registry_find(r, group_key) == NULL)
+        return tkms_fail(err, TKMS_ERR_NOT_FOUND, "the gateway does not serve this key");
+    tkms_status st = gateway_registry_write_client(r->data_dir, group_key, client, err);
     if (st == TKMS_OK)
-        snprintf(r->keys[at]->client, sizeof r->keys[at]->client, "%s", client);
+        st = gateway_registry_set_client(r, group_key, client, err);
     return st;
 }

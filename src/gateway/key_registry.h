@@ -102,4 +102,21 @@ tkms_status gateway_registry_assign(gateway_registry *r,
                                     const uint8_t group_key[TKMS_PUBLIC_KEY_SIZE],
                                     const char *client, tkms_err *err);
 
+/*
+ * The two halves of gateway_registry_assign, for callers that keep file
+ * writes off the event loop (migration.c):
+ *   gateway_registry_write_client writes D/keys/0x<key>/client durably and
+ *     touches no registry: any thread. It does not check that the key is
+ *     served (its directory must exist: TKMS_ERR_IO otherwise).
+ *   gateway_registry_set_client then changes the registry in memory only:
+ *     the loop thread.
+ * Same errors as gateway_registry_assign.
+ */
+tkms_status gateway_registry_write_client(const char *data_dir,
+                                          const uint8_t group_key[TKMS_PUBLIC_KEY_SIZE],
+                                          const char *client, tkms_err *err);
+tkms_status gateway_registry_set_client(gateway_registry *r,
+                                        const uint8_t group_key[TKMS_PUBLIC_KEY_SIZE],
+                                        const char *client, tkms_err *err);
+
 #endif /* TKMS_GATEWAY_KEY_REGISTRY_H */

@@ -1218,6 +1218,12 @@ static bool authorized(const struct gateway_keymanager *km, tkms_http_request *r
     return sodium_memcmp(hash, km->token_hash, sizeof hash) == 0;   /* constant time */
 }
 
+bool gateway_keymanager_operator(const struct tkms_gateway *g, const gateway_listener *l,
+                                 tkms_http_request *req)
+{
+    return g->keymanager != NULL && l->client < 0 && authorized(g->keymanager, req);
+}
+
 static void list_keys(struct tkms_gateway *g, tkms_http_request *req, double started)
 {
     json_t *data = json_array();

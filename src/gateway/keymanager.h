@@ -137,6 +137,12 @@ void gateway_keymanager_close(struct tkms_gateway *g);
 void gateway_keymanager_handle(struct tkms_gateway *g, const gateway_listener *l,
                                tkms_http_request *req, double started);
 
+/* True when `req` reached the main listener with the keymanager's bearer
+ * token: the operator, who may also use the migration routes
+ * (migration.h). False when the keymanager API is off. Loop thread. */
+bool gateway_keymanager_operator(const struct tkms_gateway *g, const gateway_listener *l,
+                                 tkms_http_request *req);
+
 /* True while a DELETE is retiring the key: the gateway no longer serves it
  * (sign requests get 404, listings leave it out) although its registry
  * entry still exists. Loop thread. */

@@ -15,6 +15,7 @@
 #include <curl/curl.h>
 
 #include "curl_common.h"
+#include "tkms/secmem.h"
 
 #define WHO "http client"
 
@@ -23,8 +24,17 @@ struct tkms_http_client {
     net_curl_tls tls;
     long timeout_ms;
     size_t max_response;
+    char *authorization;    /* "Authorization: Bearer …", or NULL */
     char errbuf[CURL_ERROR_SIZE];
 };
+
+/* Wipes and frees a header list (one of them may carry a bearer token). */
+static void free_headers(struct curl_slist *headers)
+{
+    for (struct curl_slist *h = headers; h != NULL; h = h->next)
+        tkms_wipe(h->data, strlen(h->data));
+    curl_slist_free_all(headers);
+}
 
 /* ---- the client ----------------------------------------------------------- */
 
@@ -45,6 +55,10 @@ tkms_status tkms_http_client_new(tkms_http_client **out, const tkms_http_client_
         st = net_curl_start(WHO, opt->ca_file, opt->cert_file, opt->key_file, err);
     if (st != TKMS_OK)
         return st;
+    for (const char *t = opt->bearer_token; t != NULL && *t != '\0'; t++)
+        if ((unsigned char)*t < 0x20 || *t == 0x7f)
+            return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT,
+                             "http client: the bearer token has control characters");
 
     tkms_http_client *c = calloc(1, sizeof *c);
     if (c == NULL)
@@ -54,6 +68,12 @@ tkms_status tkms_http_client_new(tkms_http_client **out, const tkms_http_client_
     bool ok = net_curl_tls_copy(&c->tls, opt->ca_file, opt->cert_file, opt->key_file);
     if (ok)
         ok = (c->curl = curl_easy_init()) != NULL;
+    if (ok && opt->bearer_token != NULL) {
+        size_t size = strlen(opt->bearer_token) + sizeof "Authorization: Bearer ";
+        ok = (c->authorization = malloc(size)) != NULL;
+        if (ok)
+            snprintf(c->authorization, size, "Authorization: Bearer %s", opt->bearer_token);
+    }
     if (!ok) {
         tkms_http_client_free(c);
         return tkms_fail(err, TKMS_ERR_NO_MEMORY, "http client: cannot create a libcurl handle");
@@ -87,11 +107,17 @@ tkms_status tkms_http_client_request(tkms_http_client *c, const char *method, co
     ok &= net_curl_set_method(h, method, len > 0 ? body : "", len, head);
 
     struct curl_slist *headers = net_curl_headers(content_type);
+    if (headers != NULL && c->authorization != NULL) {
+        struct curl_slist *more = curl_slist_append(headers, c->authorization);
+        if (more == NULL)
+            free_headers(headers);
+        headers = more;
+    }
     if (headers == NULL)
         return tkms_fail(err, TKMS_ERR_NO_MEMORY, "http client: out of memory");
     ok &= curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers) == CURLE_OK;
     if (!ok) {
-        curl_slist_free_all(headers);
+        free_headers(headers);
         curl_easy_reset(h);
         return tkms_fail(err, TKMS_ERR_NO_MEMORY, "http client: cannot configure libcurl");
     }
@@ -104,7 +130,7 @@ tkms_status tkms_http_client_request(tkms_http_client *c, const char *method, co
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, NULL);
-    curl_slist_free_all(headers);
+    free_headers(headers);
 
     st = TKMS_OK;
     if (s.too_large || rc == CURLE_FILESIZE_EXCEEDED)
@@ -149,5 +175,8 @@ void tkms_http_client_free(tkms_http_client *c)
     if (c->curl)
         curl_easy_cleanup(c->curl);
     net_curl_tls_free(&c->tls);
+    if (c->authorization != NULL)
+        tkms_wipe(c->authorization, strlen(c->authorization));
+    free(c->authorization);
     free(c);
 }

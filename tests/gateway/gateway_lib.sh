@@ -10,8 +10,14 @@
 #                             lines): servers_tls with the "gateway" client
 #                             certificate, genesis_validators_root $GVR,
 #                             timeouts, and the `servers:` list
-#   start_gateway NAME        starts `tkms gateway --config
-#                             $TMP/NAME/gateway.yaml`, its log $TMP/NAME/log
+#   attestation ROOT_BYTE SOURCE TARGET OUT [GVR]
+#                             writes OUT: the captured 12_ATTESTATION with
+#                             block root ROOT_BYTE x 32, epochs SOURCE ->
+#                             TARGET (and genesis validators root GVR), no
+#                             signingRoot
+#   start_gateway NAME [FLAGS…]
+#                             starts `tkms gateway --config
+#                             $TMP/NAME/gateway.yaml FLAGS`, its log $TMP/NAME/log
 #                             (emptied first); waits for its main listener:
 #                             $PORT_<NAME>, $PID_<NAME>; fails without it
 
@@ -39,8 +45,16 @@ YAML
 }
 
 start_gateway() {
-    local name=$1
+    local name=$1; shift
     : >"$TMP/$name/log"
-    "$TKMS" gateway --config "$TMP/$name/gateway.yaml" 2>>"$TMP/$name/log" &
+    "$TKMS" gateway --config "$TMP/$name/gateway.yaml" "$@" 2>>"$TMP/$name/log" &
     await_port "$name" $!
+}
+
+attestation() {
+    node -e 'const fs = require("fs"); const r = JSON.parse(fs.readFileSync(process.argv[1]));
+delete r.signingRoot; r.attestation.beacon_block_root = "0x" + process.argv[2].repeat(32);
+r.attestation.source.epoch = process.argv[3]; r.attestation.target.epoch = process.argv[4];
+if (process.argv[6]) r.fork_info.genesis_validators_root = process.argv[6];
+fs.writeFileSync(process.argv[5], JSON.stringify(r))' "$CAPTURES/12_ATTESTATION.json" "$@"
 }

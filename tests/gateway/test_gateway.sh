@@ -128,15 +128,6 @@ for p in p1 p2 p3; do
     check "$p's audit log has no request for the double vote" \
         test -z "$(grep -F "$DOUBLE_ROOT" "$TMP/$p/data/audit.log")"
 done
-# attestation ROOT_BYTE SOURCE TARGET OUT [GVR]: 12_ATTESTATION with another
-# block root and epochs (and genesis validators root), no signingRoot.
-attestation() {
-    node -e 'const fs = require("fs"); const r = JSON.parse(fs.readFileSync(process.argv[1]));
-delete r.signingRoot; r.attestation.beacon_block_root = "0x" + process.argv[2].repeat(32);
-r.attestation.source.epoch = process.argv[3]; r.attestation.target.epoch = process.argv[4];
-if (process.argv[6]) r.fork_info.genesis_validators_root = process.argv[6];
-fs.writeFileSync(process.argv[5], JSON.stringify(r))' "$CAPTURES/12_ATTESTATION.json" "$@"
-}
 attestation 66 3 4 "$TMP/other-chain.json" "0x$(printf '%064d' 7)"
 gw vc3 POST "/api/v1/eth2/sign/$KEY_B" "$TMP/other-chain.json"
 assert_eq "another chain's genesis validators root: 400" 400 "$STATUS"

@@ -90,6 +90,7 @@ static void test_defaults(void)
     CHECK(cfg.log_level == TKMS_LOG_INFO, "default log level info");
     CHECK(cfg.migration_max_refusals == 3 && cfg.migration_window_seconds == 60,
           "default migration rule 3 in 60 s");
+    CHECK(cfg.migration_silence_seconds == 0, "default: the silence rule is off");
     CHECK(cfg.chain.preset == TKMS_ETH2_PRESET_MAINNET &&
               memcmp(cfg.chain.genesis_fork_version, "\0\0\0\0", 4) == 0,
           "default network mainnet");
@@ -151,6 +152,7 @@ static void test_full_file(void)
         "migration:\n"
         "  max_refusals: 5\n"
         "  window_seconds: 120\n"
+        "  silence_seconds: 768\n"
         "servers:\n"
         "  - name: alice\n"
         "    url: https://alice.example:9000/\n"
@@ -195,7 +197,9 @@ static void test_full_file(void)
           "numbers");
     CHECK(cfg.keystore.kdf == TKMS_KDF_PBKDF2 && cfg.keystore.scrypt_n == 1024, "keystore");
     CHECK(cfg.log_level == TKMS_LOG_DEBUG, "log level");
-    CHECK(cfg.migration_max_refusals == 5 && cfg.migration_window_seconds == 120, "migration");
+    CHECK(cfg.migration_max_refusals == 5 && cfg.migration_window_seconds == 120 &&
+              cfg.migration_silence_seconds == 768,
+          "migration");
 
     CHECK(cfg.server_count == 3, "3 servers");
     if (cfg.server_count == 3) {
@@ -454,6 +458,8 @@ static const bad_value BAD[] = {
      "must be 1..1000"},
     {"migration.window_seconds", "TKMS_MIGRATION_WINDOW_SECONDS", "--migration-window-seconds",
      "86401", "must be 1..86400, got 86401"},
+    {"migration.silence_seconds", "TKMS_MIGRATION_SILENCE_SECONDS", "--migration-silence-seconds",
+     "86401", "must be 0..86400, got 86401"},
 };
 
 static void test_bad_values(void)
@@ -745,7 +751,7 @@ static void test_structure_and_flags(void)
                   "keymanager: expected a mapping of settings (token_file)");
     expect_error2("migration as a scalar", REQUIRED "migration: 3\n", NULL, NULL,
                   TKMS_ERR_BAD_FORMAT, at_line(NEXT_LINE),
-                  "migration: expected a mapping of settings (max_refusals, window_seconds)");
+                  "migration: expected a mapping of settings (max_refusals, window_seconds, silence_seconds)");
     expect_error2("duplicate key", REQUIRED "servers: []\n", NULL, NULL, TKMS_ERR_BAD_FORMAT,
                   at_line(NEXT_LINE), "duplicate key 'servers'");
     expect_error2("duplicate nested key", REQUIRED "keymanager:\n  token_file: a\n  token_file: b\n",
@@ -814,7 +820,8 @@ static void test_help(void)
         "keystore.scrypt_n", "TKMS_KEYSTORE_SCRYPT_N", "--keystore-scrypt-n", "log_level",
         "TKMS_LOG_LEVEL", "--log-level", "migration.max_refusals", "TKMS_MIGRATION_MAX_REFUSALS",
         "--migration-max-refusals", "migration.window_seconds", "TKMS_MIGRATION_WINDOW_SECONDS",
-        "--migration-window-seconds", "servers", "clients", "identity", "url", "auth",
+        "--migration-window-seconds", "migration.silence_seconds",
+        "TKMS_MIGRATION_SILENCE_SECONDS", "--migration-silence-seconds", "servers", "clients", "identity", "url", "auth",
         "token_file", "standby", "cert", "token", "Lodestar", "loopback", "--config",
         "TKMS_CONFIG", "127.0.0.1:9100",
     };

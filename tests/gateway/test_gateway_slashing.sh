@@ -69,14 +69,6 @@ sign() {
         -H 'Content-Type: application/json' --data-binary "@$body" \
         "https://127.0.0.1:${!port_var}/api/v1/eth2/sign/$KEY" >"$out.status" 2>/dev/null || true
 }
-# attestation ROOT_BYTE SOURCE TARGET OUT: a duty of 12_ATTESTATION with
-# another block root and epochs (no signingRoot: the gateway computes it).
-attestation() {
-    node -e 'const fs = require("fs"); const r = JSON.parse(fs.readFileSync(process.argv[1]));
-delete r.signingRoot; r.attestation.beacon_block_root = "0x" + process.argv[2].repeat(32);
-r.attestation.source.epoch = process.argv[3]; r.attestation.target.epoch = process.argv[4];
-fs.writeFileSync(process.argv[5], JSON.stringify(r))' "$CAPTURES/12_ATTESTATION.json" "$@"
-}
 # The signing roots of a gateway's slashing refusals (from its log).
 refused_roots() { sed -n "s/.*refused by the gateway's slashing protection\" .*signing_root=\(0x[0-9a-f]*\).*/\1/p" "$TMP/$1/log"; }
 in_audit_logs() { cat "$TMP"/p[123]/data/audit.log | grep -c -F "$1"; }
