@@ -11,8 +11,9 @@
  * listen` (validator clients that can present neither, like Lodestar
  * 1.5.1: the address is the identity).
  *
- * Data directory D: keys/ (key_registry.h), bans.sqlite (the ban list)
- * and slashing.sqlite (the gateway's slashing records, tkms/slashing.h),
+ * Data directory D: keys/ (key_registry.h), audit.log (every key move,
+ * migration.h), bans.sqlite (the ban list) and slashing.sqlite (the
+ * gateway's slashing records, tkms/slashing.h),
  * unless `db` names a PostgreSQL database, which then holds both, so that
  * several gateways serving the same keys share one history and one ban
  * list (a ban made by one is seen by the others within the ban list's
@@ -45,6 +46,8 @@
  *   GET  /upcheck                  {"status": "OK"}
  *   GET  /healthcheck              per key: healthy shares against K
  *   GET  /metrics                  Prometheus text
+ *   POST /tkms/v1/assign, /tkms/v1/migrate, /tkms/v1/mark-unhealthy
+ *                                  the operator's key moves (migration.h)
  * A server that answers with a validly signed response holding an invalid
  * partial is banned (tkms/banlist.h) with that response and the request
  * as evidence, logged, counted, and skipped until `tkms gateway unban`.
