@@ -70,6 +70,12 @@ void tkms_banlist_close(tkms_banlist *bl);
  * tkms_banlist_is_banned reads the database again; 0: every call. */
 void tkms_banlist_set_refresh_ms(tkms_banlist *bl, unsigned ms);
 
+/* Reads the active bans from the database into the in-memory copy now,
+ * whatever its age (for a caller that keeps its own copy and refreshes it
+ * off a latency-sensitive thread). Returns TKMS_OK, TKMS_ERR_INVALID_
+ * ARGUMENT (bl NULL) or TKMS_ERR_IO (the copy then stays as it was). */
+tkms_status tkms_banlist_refresh(tkms_banlist *bl, tkms_err *err);
+
 /*
  * Bans `server` for `key` (NULL or all-zero: every key) for `reason`, with
  * `evidence` (`len` bytes, at most TKMS_BANLIST_EVIDENCE_MAX; may be

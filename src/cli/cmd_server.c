@@ -2,12 +2,14 @@
  * cmd_server.c — `tkms server`: runs a threshold server until SIGINT or
  * SIGTERM. The configuration (server_config.h) comes from a YAML file,
  * TKMS_* environment variables and flags; the daemon is server.h.
+ * TKMS_FAULT_INJECTION turns a real server into a faulty one for tests.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "reply_delay.h"
 #include "server.h"
 #include "tkms/log.h"
 
@@ -35,7 +37,47 @@ static const char *const more_help =
     "  POST   /v1/keys/0xKEY/lock     admin (and /unlock)\n"
     "  POST   /v1/ceremony[/0xID/round|commit|abort]   ceremony\n"
     "  GET    /metrics                metrics (Prometheus text)\n"
-    "  GET    /health                 any authenticated client\n";
+    "  GET    /health                 any authenticated client\n"
+    "\n"
+    "Fault injection, FOR TESTS AND DEMONSTRATIONS ONLY (never in production; the\n"
+    "log says so loudly at start): TKMS_FAULT_INJECTION=MODE[,MODE]\n"
+    "  invalid-partial   every partial signature returned is invalid (a lying\n"
+    "                    server: the gateway must lock it out)\n"
+    "  delay-ms=N        every sign answer is held N ms (1..600000) after it is\n"
+    "                    finished, then sent (a slow server; the workers go on)\n";
+
+typedef struct {
+    bool invalid_partial;
+    uint32_t delay_ms;          /* 0: none */
+} fault_modes;
+
+/* Parses TKMS_FAULT_INJECTION (NULL or "": nothing injected). */
+static int parse_faults(const char *text, fault_modes *out)
+{
+    *out = (fault_modes){0};
+    if (text == NULL || text[0] == '\0')
+        return CLI_EXIT_OK;
+    char modes[256];
+    if (strlen(text) >= sizeof modes)
+        return cli_usage(CMD, "TKMS_FAULT_INJECTION is too long");
+    snprintf(modes, sizeof modes, "%s", text);
+    char *save = NULL;
+    for (char *m = strtok_r(modes, ",", &save); m != NULL; m = strtok_r(NULL, ",", &save)) {
+        if (strcmp(m, "invalid-partial") == 0) {
+            out->invalid_partial = true;
+        } else if (strncmp(m, "delay-ms=", 9) == 0) {
+            if (cli_parse_u32(CMD, "TKMS_FAULT_INJECTION delay-ms", m + 9, 1,
+                              REPLY_DELAY_MAX_MS, &out->delay_ms))
+                return CLI_EXIT_USAGE;
+        } else {
+            return cli_usage(CMD,
+                             "TKMS_FAULT_INJECTION: unknown mode '%.64s' (invalid-partial, "
+                             "delay-ms=N)",
+                             m);
+        }
+    }
+    return CLI_EXIT_OK;
+}
 
 int cmd_server(int argc, char **argv)
 {
@@ -55,6 +97,11 @@ int cmd_server(int argc, char **argv)
         return cli_fail(CMD, "%s", err.message);
     }
     tkms_log_set_level((tkms_log_level)cfg.log_level);
+    fault_modes faults;
+    if (parse_faults(getenv("TKMS_FAULT_INJECTION"), &faults) != CLI_EXIT_OK) {
+        server_config_free(&cfg);
+        return CLI_EXIT_USAGE;
+    }
 
     char *password = NULL;
     int rc = cli_password(CMD, cfg.password_file, true, &password);
@@ -65,9 +112,10 @@ int cmd_server(int argc, char **argv)
     tkms_server *server = NULL;
     st = tkms_server_open(&server, &cfg, password, &err);
     cli_password_free(password);
-    const char *fault = getenv("TKMS_FAULT_INJECTION");
-    if (st == TKMS_OK && fault != NULL && strcmp(fault, "invalid-partial") == 0)
+    if (st == TKMS_OK && faults.invalid_partial)
         tkms_server_inject_invalid_partials(server);
+    if (st == TKMS_OK && faults.delay_ms > 0)
+        st = tkms_server_inject_delay(server, faults.delay_ms, &err);
     if (st == TKMS_OK)
         st = tkms_server_run(server, &err);
     tkms_server_free(server);

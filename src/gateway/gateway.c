@@ -1,6 +1,7 @@
 /*
  * gateway.c — the gateway's lifecycle: data directory, key registry, ban
- * list, slashing records (their database, worker and loop queue are
+ * list (and the loop's copy of it, gateway_bans.c), slashing records and
+ * the sessions' worker pool (their workers and loop queues are
  * gateway_sign.c's), the fan-out to the servers, the keymanager API
  * (keymanager.c), key moves and the audit log (migration.c), the
  * listeners, periodic health checks of every server, and an orderly stop
@@ -190,6 +191,10 @@ tkms_status tkms_gateway_open(tkms_gateway **out, const gateway_config *cfg, tkm
         st = tkms_fail(err, TKMS_ERR_NO_MEMORY, "cannot create the event loop");
     if (st == TKMS_OK)
         st = gateway_records_open(g, err);
+    if (st == TKMS_OK)
+        st = gateway_sessions_open(g, err);
+    if (st == TKMS_OK)
+        st = gateway_bans_open(g, err);
     if (st == TKMS_OK) {
         /* Keep every connection the servers may need open for reuse: a
          * cache smaller than servers × per-server connections churns TLS
@@ -270,6 +275,10 @@ void tkms_gateway_free(tkms_gateway *g)
     gateway_keymanager_close(g);
     gateway_migration_close(g);
     tkms_fanout_free(g->fanout);
+    /* After the fan-out (its cancelled calls still go to the sessions):
+     * the sessions' last jobs finish and their requests are answered. */
+    gateway_sessions_close(g);
+    gateway_bans_close(g);
     if (g->on_sigint != NULL)
         event_free(g->on_sigint);
     if (g->on_sigterm != NULL)

@@ -1,7 +1,8 @@
 /*
  * gateway_internal.h — what the gateway's lifecycle (gateway.c), its routes
  * (gateway_routes.c), its sign path (gateway_sign.c: the gateway's own
- * slashing records, then the fan-out) and the keymanager API
+ * slashing records, then the fan-out, then the sessions' work off the
+ * loop), its copy of the ban list (gateway_bans.c) and the keymanager API
  * (keymanager.c) share.
  */
 #ifndef TKMS_GATEWAY_INTERNAL_H
@@ -24,6 +25,9 @@
 
 /* Most slashing checks one group commit takes (the rest wait for the next). */
 #define GATEWAY_RECORD_MAX_BATCH 128
+
+/* Most threads of the sessions' worker pool. */
+#define GATEWAY_SESSION_MAX_THREADS 8u
 
 struct sign_request;
 struct gateway_keymanager;
@@ -55,7 +59,50 @@ typedef struct {
     struct sign_request *head, *tail;
     bool running;                       /* a commit job is queued or running */
     uint64_t commits, records, largest; /* for /metrics                      */
+    /* Loop thread: the allowed requests of a batch that is coming back,
+     * which go to the servers together once its last one is back. */
+    struct sign_request *leaving, *leaving_tail;
 } gateway_records;
+
+/*
+ * The sign sessions' work off the loop (gateway_sign.c): checking each
+ * server's response (JSON, its Ed25519 signature), the combine and its
+ * final verify, and the ban of a server proven to have lied all run as
+ * jobs on `pool`; each hands back to the loop through `loop`. A request
+ * has at most one job at a time (a session is not thread-safe): answers
+ * that come while it runs wait in the request's inbox (guarded by `lock`)
+ * for the same job. The ban list's re-reads (gateway_bans.c) run on
+ * `pool` too.
+ *
+ * `busy_head`..`busy_tail` lists the requests that have session work
+ * under way (a job queued or running, or its hand-back waiting on
+ * `loop`), in the order they became busy; each got the mark `marks` had
+ * then (see gateway_sign_mark). Loop thread only, like the list.
+ */
+typedef struct {
+    tkms_workpool *pool;
+    loop_queue *loop;
+    pthread_mutex_t lock;               /* guards the requests' inboxes      */
+    bool lock_ready;                    /* `lock` was initialised            */
+    struct sign_request *busy_head, *busy_tail;
+    uint64_t marks;                     /* marks handed out so far           */
+} gateway_sessions;
+
+/*
+ * The ban list as the loop sees it (gateway_bans.c): whether each
+ * configured server is locked out, so that no sign request and no status
+ * route reads the database on the loop. Read once when the gateway opens,
+ * then again every TKMS_BANLIST_REFRESH_MS by a job on sessions.pool (so
+ * unbans and bans made elsewhere show within about that time); a ban this
+ * gateway records shows at once. Loop thread only.
+ */
+typedef struct {
+    bool *banned;                       /* [cfg->server_count]               */
+    uint64_t learnt;                    /* bans this gateway made: a re-read
+                                         * begun before one is stale         */
+    bool reading;                       /* a re-read is under way            */
+    struct event *timer;
+} gateway_ban_cache;
 
 /* What the gateway knows of one threshold server's health. */
 typedef struct {
@@ -77,18 +124,28 @@ typedef struct {
  * holds a pointer to its key's registry entry (gateway_key_entry, and the
  * group, holders and indices inside it) from gateway_sign until it is
  * freed. It is alive only (a) inside the loop callback that started it,
- * (b) in the records pipeline (waiting, in a commit job, or posted back to
- * records.loop), or (c) with fan-out calls outstanding, each of which ends
- * within its timeout (cfg->timeout_ms for sign calls); it never starts a
- * new fan-out call after its last one ended. So an entry may be freed
- * (gateway_registry_remove) only once the key has stopped being served
- * (new requests get 404: gateway_keymanager_retired) and then
+ * (b) in the records pipeline (waiting, in a commit job, posted back to
+ * records.loop, or back and in records.leaving until the last one of its
+ * batch is back: a commit job posts a whole batch at once, so that is
+ * before anything a later job posts), (c) with fan-out calls
+ * outstanding, each of which ends within its timeout (cfg->timeout_ms for
+ * sign calls), or (d) with session work under way (gateway_sessions: a
+ * job checking answers and combining — it reads the entry — or its
+ * hand-back); it never starts a new fan-out call after its last one
+ * ended, and its session work only ever begins in a fan-out callback, so
+ * once its calls have all ended it is in (d) at most, with work that
+ * began before, until that work is over. So an entry
+ * may be freed (gateway_registry_remove) only once the key has stopped
+ * being served (new requests get 404: gateway_keymanager_retired) and then
  *   1. a job on records.pool has run after that moment and posted to
  *      records.loop, and that item has run on the loop (every request of
  *      (b) is then answered or in the fan-out), and
- *   2. after that item, tkms_fanout_pending was 0 at some moment, or
- *      cfg->timeout_ms (at least the health checks' 2 s) plus a margin
- *      has passed (every call of (c) has ended).
+ *   2. after that item, at a moment when tkms_fanout_pending was 0, or
+ *      once cfg->timeout_ms (at least the health checks' 2 s) plus a
+ *      margin has passed (every call of (c) has ended), a mark was taken
+ *      with gateway_sign_mark, and
+ *   3. gateway_sign_passed(mark) was true after that (every request of (d)
+ *      then is done).
  * keymanager.c removes keys exactly so. Anything that makes sign requests
  * hold entries longer (retries, other queues) must keep this rule true.
  */
@@ -103,6 +160,8 @@ struct tkms_gateway {
     server_metrics *metrics;
     uint64_t lockouts;
     gateway_records records;            /* the gateway's slashing records    */
+    gateway_sessions sessions;          /* session work off the loop         */
+    gateway_ban_cache ban_cache;        /* the loop's copy of `bans`         */
     struct gateway_keymanager *keymanager;  /* NULL: keymanager API off        */
     bool stopping;                      /* tkms_gateway_free has begun       */
     struct event_base *base;
@@ -134,6 +193,45 @@ tkms_status gateway_records_open(struct tkms_gateway *g, tkms_err *err);
  * loop queue; with g->stopping set they are answered 503) and closes the
  * database. Safe on a half-opened or zeroed g->records. */
 void gateway_records_close(struct tkms_gateway *g);
+
+/* Starts the sessions' worker pool (one thread per core online, at most
+ * GATEWAY_SESSION_MAX_THREADS) and the loop queue that brings their work
+ * back to g->base. Needs g->base. */
+tkms_status gateway_sessions_open(struct tkms_gateway *g, tkms_err *err);
+
+/* Lets the jobs under way finish and hand back (their requests are
+ * answered), then stops the pool. Call it after tkms_fanout_free (whose
+ * cancelled calls still give the sessions work) and before
+ * gateway_bans_close. Safe on a half-opened or zeroed g->sessions. */
+void gateway_sessions_close(struct tkms_gateway *g);
+
+/* A mark for the removal rule (above): every request with session work
+ * under way now became busy with a mark below it. Loop thread. */
+uint64_t gateway_sign_mark(const struct tkms_gateway *g);
+
+/* True when no request that became busy with a mark below `mark` still has
+ * session work under way. Loop thread. */
+bool gateway_sign_passed(const struct tkms_gateway *g, uint64_t mark);
+
+/* Reads the ban list into g->ban_cache and starts its re-read timer.
+ * Needs g->bans, g->base and gateway_sessions_open. */
+tkms_status gateway_bans_open(struct tkms_gateway *g, tkms_err *err);
+
+/* Stops the timer and frees the copy (safe when half-opened or zeroed).
+ * After gateway_sessions_close. */
+void gateway_bans_close(struct tkms_gateway *g);
+
+/* Whether configured server `server` (its index in cfg->servers) is
+ * locked out, from the loop's copy. Loop thread. */
+bool gateway_banned(const struct tkms_gateway *g, size_t server);
+
+/* The same by the server's configured name (false for a name that is not
+ * configured). Loop thread. */
+bool gateway_banned_name(const struct tkms_gateway *g, const char *name);
+
+/* Records in the loop's copy that this gateway has just banned configured
+ * server `server` (durably: tkms_banlist_ban succeeded). Loop thread. */
+void gateway_bans_learn(struct tkms_gateway *g, size_t server);
 
 /* Starts one round of health checks (GET /health at every server). */
 void gateway_check_health(struct tkms_gateway *g);

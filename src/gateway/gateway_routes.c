@@ -83,9 +83,7 @@ static const char *client_of(const gateway_listener *l, tkms_http_request *req)
 
 static bool banned(struct tkms_gateway *g, const char *server)
 {
-    bool b = false;
-    tkms_banlist_is_banned(g->bans, server, NULL, &b, NULL);
-    return b;
+    return gateway_banned_name(g, server);     /* the loop's copy: no database read */
 }
 
 /* Shares of the key held by servers that are up and not locked out

@@ -19,6 +19,15 @@
  * background (their connections stay open for the next request). A server
  * proven to have lied is banned with its signed response and the request
  * as evidence.
+ *
+ * The session's work — each response's Ed25519 signature and JSON, the
+ * combine and its final verify, a ban's durable write — is CPU or disk
+ * time the event loop cannot spare (it drives every connection), so it
+ * runs on the sessions' worker pool (gateway_sessions): the loop only
+ * queues each answer in the request's inbox and, unless the request's job
+ * is under way already, starts one; the job feeds the session everything
+ * in the inbox, bans the liars it found, and hands the request back to
+ * the loop, which replies once the session is done.
  */
 #include "gateway_internal.h"
 #include "migration.h"
@@ -27,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -38,10 +48,19 @@
 
 typedef struct sign_request sign_request;
 
-/* One server's part of a request: the fan-out's callback argument. */
-typedef struct {
+/* One server's part of a request: the fan-out's callback argument, then
+ * (once its answer is in) an input of the session, waiting in the
+ * request's inbox for the request's job. */
+typedef struct server_call {
     sign_request *request;
     size_t holder;              /* position in the key's holders */
+    bool answered;              /* a 200 body; else a failure for `reason` */
+    char *body;                 /* answered: a copy of the response        */
+    size_t len;
+    char reason[200];
+    struct server_call *next_in;    /* the inbox                           */
+    bool banned;                /* the job recorded its ban (for the loop)  */
+    bool ban_created, ban_learnt;
 } server_call;
 
 struct sign_request {
@@ -66,8 +85,19 @@ struct sign_request {
     uint8_t signing_root[TKMS_ROOT_SIZE];
     int check_http;             /* 200 recorded; 400, 412, 500, 503 */
     char check_reason[TKMS_ERR_MESSAGE_SIZE + 64];
-    struct sign_request *next;  /* gateway_records' list */
-    loop_queue_item back;       /* to the loop once checked */
+    struct sign_request *next;  /* gateway_records' lists (waiting, leaving) */
+    loop_queue_item back;       /* to the loop once checked, then once the
+                                 * session's job is done                   */
+
+    /* The session's work (gateway_sessions). `state` is the session's as
+     * the loop last saw it: the loop reads the session only while no job
+     * runs. The inbox is guarded by g->sessions.lock. */
+    gateway_session_state state;
+    size_t pool_seen;           /* partials in the session's pool then     */
+    bool busy;                  /* a job queued or running, or its hand-back */
+    uint64_t mark;              /* from g->sessions.marks when it got busy */
+    struct sign_request *busy_prev, *busy_next;
+    server_call *inbox, *inbox_tail;
 
     server_call calls[];
 };
@@ -75,12 +105,16 @@ struct sign_request {
 static void request_free(sign_request *r)
 {
     gateway_session_free(r->session);
+    for (size_t i = 0; i < r->entry->key.server_count; i++)
+        free(r->calls[i].body);
     free(r->body);
     free(r);
 }
 
 /* Bans every newly faulty server with its evidence: {"request": …,
- * "response": …} (the response as the server sent it, signed). */
+ * "response": …} (the response as the server sent it, signed). On the
+ * request's job: the write is durable before the client is answered, and
+ * the loop learns of it (learn_bans) when the job hands back. */
 static void ban_faulty(sign_request *r)
 {
     size_t count = 0;
@@ -102,8 +136,8 @@ static void ban_faulty(sign_request *r)
         free(text);
         char reason[300];
         if (st == TKMS_OK) {
-            if (created)
-                r->g->lockouts++;
+            r->calls[f->server].banned = true;
+            r->calls[f->server].ban_created = created;
             tkms_log(TKMS_LOG_ERROR, "server locked out", "server=%s key=%s reason=%s",
                      holder->name, r->entry->hex, tkms_log_quote(reason, sizeof reason, f->reason));
         } else {
@@ -152,6 +186,175 @@ static void error_reason(char *out, size_t size, const char *body, size_t len)
     json_decref(j);
 }
 
+/* ---- the session's work (a worker) -------------------------------------------- */
+
+static void session_back(void *arg);
+
+/* The job: feeds the session what waits in the inbox (until it is
+ * empty), bans the liars found, and hands the request back to the loop. */
+static void session_job(void *arg)
+{
+    sign_request *r = arg;
+    gateway_sessions *ss = &r->g->sessions;
+    for (;;) {
+        pthread_mutex_lock(&ss->lock);
+        server_call *in = r->inbox;
+        r->inbox = r->inbox_tail = NULL;
+        pthread_mutex_unlock(&ss->lock);
+        if (in == NULL)
+            break;
+        for (; in != NULL; in = in->next_in) {
+            if (in->answered)
+                gateway_session_response(r->session, in->holder, in->body, in->len);
+            else
+                gateway_session_failed(r->session, in->holder, in->reason);
+            free(in->body);
+            in->body = NULL;
+        }
+        ban_faulty(r);
+    }
+    loop_queue_post(ss->loop, &r->back, session_back, r);
+}
+
+/* Loop: runs the request's job on the pool — or here, when the pool is
+ * gone (the gateway is closing) or cannot take it. */
+static void session_run(sign_request *r)
+{
+    tkms_workpool *pool = r->g->sessions.pool;
+    if (pool == NULL || tkms_workpool_submit(pool, session_job, r) != TKMS_OK)
+        session_job(r);
+}
+
+/* Loop: the request gets busy (its mark, the end of the busy list). */
+static void busy_begin(sign_request *r)
+{
+    gateway_sessions *ss = &r->g->sessions;
+    r->busy = true;
+    r->mark = ss->marks++;
+    r->busy_next = NULL;
+    r->busy_prev = ss->busy_tail;
+    if (ss->busy_tail != NULL)
+        ss->busy_tail->busy_next = r;
+    else
+        ss->busy_head = r;
+    ss->busy_tail = r;
+}
+
+static void busy_end(sign_request *r)
+{
+    gateway_sessions *ss = &r->g->sessions;
+    if (r->busy_prev != NULL)
+        r->busy_prev->busy_next = r->busy_next;
+    else
+        ss->busy_head = r->busy_next;
+    if (r->busy_next != NULL)
+        r->busy_next->busy_prev = r->busy_prev;
+    else
+        ss->busy_tail = r->busy_prev;
+    r->busy = false;
+}
+
+uint64_t gateway_sign_mark(const struct tkms_gateway *g)
+{
+    return g->sessions.marks;
+}
+
+bool gateway_sign_passed(const struct tkms_gateway *g, uint64_t mark)
+{
+    return g->sessions.busy_head == NULL || g->sessions.busy_head->mark >= mark;
+}
+
+/* Whether what waits in the inbox is worth a job now (ss->lock held, no
+ * job under way): a failure (it may end the session early), answers that
+ * could bring the pool to K, or the last outcome to come. Until then
+ * answers wait, so that one job checks them all and combines: one hand-off
+ * to a worker and back per request, not one per answer. */
+static bool inbox_ready(const sign_request *r)
+{
+    if (r->outstanding == 0)
+        return r->inbox != NULL;
+    size_t partials = r->pool_seen;
+    for (const server_call *c = r->inbox; c != NULL; c = c->next_in) {
+        if (!c->answered)
+            return true;
+        partials += r->entry->key.servers[c->holder].index_count;
+    }
+    return partials >= r->entry->key.group->threshold;
+}
+
+/* Loop: queues a server's outcome for the session; starts the request's
+ * job when the inbox is ready for one, unless it is under way (it then
+ * takes this one too). */
+static void session_give(sign_request *r, server_call *call)
+{
+    gateway_sessions *ss = &r->g->sessions;
+    call->next_in = NULL;
+    pthread_mutex_lock(&ss->lock);
+    if (r->inbox_tail != NULL)
+        r->inbox_tail->next_in = call;
+    else
+        r->inbox = call;
+    r->inbox_tail = call;
+    bool start = !r->busy && inbox_ready(r);
+    pthread_mutex_unlock(&ss->lock);
+    if (!start)
+        return;
+    busy_begin(r);
+    session_run(r);
+}
+
+/* Loop: what the job's bans change here (the copy of the ban list, the
+ * lockout count). */
+static void learn_bans(sign_request *r)
+{
+    for (size_t i = 0; i < r->entry->key.server_count; i++) {
+        server_call *c = &r->calls[i];
+        if (!c->banned || c->ban_learnt)
+            continue;
+        c->ban_learnt = true;
+        gateway_bans_learn(r->g, r->entry->server_of[i]);
+        if (c->ban_created)
+            r->g->lockouts++;
+    }
+}
+
+/* Loop: the job is done. Answers when the session is, runs the job again
+ * for what came meanwhile, frees the request once nothing is left. */
+static void session_back(void *arg)
+{
+    sign_request *r = arg;
+    gateway_sessions *ss = &r->g->sessions;
+    learn_bans(r);
+    r->state = gateway_session_state_of(r->session);
+    r->pool_seen = gateway_session_partial_count(r->session);
+    answer(r, r->state);
+    pthread_mutex_lock(&ss->lock);
+    server_call *left = NULL;
+    bool again = false;
+    if (r->state != GATEWAY_SESSION_PENDING) {
+        left = r->inbox;                      /* a late answer is not examined */
+        r->inbox = r->inbox_tail = NULL;
+    } else {
+        again = inbox_ready(r);               /* else the answers wait for more */
+    }
+    pthread_mutex_unlock(&ss->lock);
+    if (again) {
+        session_run(r);                       /* still busy, with its mark */
+        return;
+    }
+    for (; left != NULL; left = left->next_in) {
+        free(left->body);
+        left->body = NULL;
+    }
+    busy_end(r);
+    if (r->outstanding == 0) {
+        answer(r, r->state);                  /* cannot stay pending */
+        request_free(r);
+    }
+}
+
+/* ---- the fan-out (the loop) ---------------------------------------------------- */
+
 static void on_answer(void *arg, const tkms_fanout_result *res)
 {
     server_call *call = arg;
@@ -159,21 +362,26 @@ static void on_answer(void *arg, const tkms_fanout_result *res)
     struct tkms_gateway *g = r->g;
     size_t config_index = r->entry->server_of[call->holder];
     server_health *h = &g->health[config_index];
-    gateway_session_state state;
     if (res->outcome == TKMS_FANOUT_OK && res->status == 200) {
         h->sign_ok++;
         h->latency_ms = res->seconds * 1e3;
-        state = gateway_session_state_of(r->session);
-        if (state == GATEWAY_SESSION_PENDING) {   /* a late answer is not examined */
-            state = gateway_session_response(r->session, call->holder, res->body, res->len);
-            ban_faulty(r);
+        call->answered = true;
+        if (r->state == GATEWAY_SESSION_PENDING &&   /* a late answer is not examined */
+            (call->body = malloc(res->len + 1)) != NULL) {
+            memcpy(call->body, res->body, res->len);
+            call->body[res->len] = '\0';
+            call->len = res->len;
+        } else if (r->state == GATEWAY_SESSION_PENDING) {
+            call->answered = false;
+            snprintf(call->reason, sizeof call->reason, "gateway: out of memory");
         }
     } else {
-        char reason[200], text[160];
+        char text[160];
         h->sign_failed++;
+        call->answered = false;
         if (res->outcome == TKMS_FANOUT_OK) {
             error_reason(text, sizeof text, res->body, res->len);
-            snprintf(reason, sizeof reason, "%ld: %s", res->status, text);
+            snprintf(call->reason, sizeof call->reason, "%ld: %s", res->status, text);
             if (res->status == 412 || res->status == 400) {
                 if (res->status == 412)
                     r->refused_412++;
@@ -182,14 +390,61 @@ static void on_answer(void *arg, const tkms_fanout_result *res)
                 snprintf(r->refusal, sizeof r->refusal, "%s", text);
             }
         } else {
-            snprintf(reason, sizeof reason, "%s", res->error != NULL ? res->error : "failed");
+            snprintf(call->reason, sizeof call->reason, "%s",
+                     res->error != NULL ? res->error : "failed");
         }
-        snprintf(h->last_error, sizeof h->last_error, "%.150s", reason);
-        state = gateway_session_failed(r->session, call->holder, reason);
+        snprintf(h->last_error, sizeof h->last_error, "%.150s", call->reason);
     }
+    r->outstanding--;                         /* before: the last one starts a job */
+    if (r->state == GATEWAY_SESSION_PENDING)
+        session_give(r, call);
+    if (r->outstanding == 0 && !r->busy) {
+        answer(r, r->state);                  /* cannot stay pending */
+        request_free(r);
+    }
+}
+
+/* The fan-out of one request, in three steps so that requests that leave
+ * together can go to each server in turn (fan_out_batch). fan_begin
+ * counts every call first: a callback never runs inside
+ * tkms_fanout_request, but a failure to start one is answered here (no
+ * job can be under way yet, so the loop may feed the session). */
+static void fan_begin(sign_request *r)
+{
+    r->outstanding = r->entry->key.server_count + 1;
+}
+
+/* Starts the call to the key's holder `i` (or fails it: locked out, or
+ * it could not be started). */
+static void fan_call(sign_request *r, size_t i)
+{
+    struct tkms_gateway *g = r->g;
+    const gateway_key_entry *entry = r->entry;
+    const gateway_server_config *server = &g->servers[entry->server_of[i]];
+    tkms_err e;
+    gateway_session_state state;
+    if (gateway_banned(g, entry->server_of[i])) {
+        state = gateway_session_failed(r->session, i, "locked out");
+    } else {
+        char url[600];
+        snprintf(url, sizeof url, "%s/v1/eth2/sign/%s", server->url, entry->hex);
+        r->calls[i] = (server_call){.request = r, .holder = i};
+        if (tkms_fanout_request(g->fanout, "POST", url, "application/json", r->body,
+                                r->body_len, g->cfg->timeout_ms, on_answer, &r->calls[i], NULL,
+                                &e) == TKMS_OK)
+            return;
+        state = gateway_session_failed(r->session, i, e.message);
+    }
+    r->outstanding--;
+    r->state = state;
     answer(r, state);
-    if (--r->outstanding == 0) {
-        answer(r, gateway_session_state_of(r->session));   /* cannot stay pending */
+}
+
+/* Ends the counting of fan_begin (may free the request). */
+static void fan_end(sign_request *r)
+{
+    if (--r->outstanding == 0 && !r->busy) {
+        answer(r, r->state);
         request_free(r);
     }
 }
@@ -197,41 +452,28 @@ static void on_answer(void *arg, const tkms_fanout_result *res)
 /* Sends the request to every server holding shares of the key. */
 static void fan_out(sign_request *r)
 {
-    struct tkms_gateway *g = r->g;
-    const gateway_key_entry *entry = r->entry;
-    const gateway_key *key = &entry->key;
-    tkms_err e;
-    char path[160];
-    snprintf(path, sizeof path, "/v1/eth2/sign/%s", entry->hex);
-    /* Count every call first: a callback never runs inside
-     * tkms_fanout_request, but a failure to start one is answered here. */
-    r->outstanding = key->server_count + 1;
-    for (size_t i = 0; i < key->server_count; i++) {
-        const gateway_server_config *server = &g->servers[entry->server_of[i]];
-        bool banned = false;
-        tkms_banlist_is_banned(g->bans, server->name, NULL, &banned, NULL);
-        gateway_session_state state;
-        if (banned) {
-            state = gateway_session_failed(r->session, i, "locked out");
-            r->outstanding--;
-        } else {
-            char url[600];
-            snprintf(url, sizeof url, "%s%s", server->url, path);
-            r->calls[i] = (server_call){r, i};
-            if (tkms_fanout_request(g->fanout, "POST", url, "application/json", r->body,
-                                    r->body_len, g->cfg->timeout_ms, on_answer, &r->calls[i],
-                                    NULL, &e) != TKMS_OK) {
-                state = gateway_session_failed(r->session, i, e.message);
-                r->outstanding--;
-            } else {
-                continue;
-            }
-        }
-        answer(r, state);
-    }
-    if (--r->outstanding == 0) {
-        answer(r, gateway_session_state_of(r->session));
-        request_free(r);
+    fan_begin(r);
+    for (size_t i = 0; i < r->entry->key.server_count; i++)
+        fan_call(r, i);
+    fan_end(r);
+}
+
+/* Sends the requests of list `head` (linked by `next`), server by server:
+ * each server gets the requests that leave together back to back, so
+ * that it can record them in one group commit. */
+static void fan_out_batch(struct tkms_gateway *g, sign_request *head)
+{
+    for (sign_request *r = head; r != NULL; r = r->next)
+        fan_begin(r);
+    for (size_t s = 0; s < g->cfg->server_count; s++)
+        for (sign_request *r = head; r != NULL; r = r->next)
+            for (size_t i = 0; i < r->entry->key.server_count; i++)
+                if (r->entry->server_of[i] == s)
+                    fan_call(r, i);
+    while (head != NULL) {
+        sign_request *next = head->next;
+        fan_end(head);
+        head = next;
     }
 }
 
@@ -314,8 +556,14 @@ static void after_check(void *arg)
     struct tkms_gateway *g = r->g;
     if (g->stopping && r->check_http == 200)
         set_check(r, 503, "", "the gateway is stopping");
-    if (r->check_http == 200) {
-        fan_out(r);
+    if (r->check_http == 200) {     /* leaves with its batch (after_check_last) */
+        gateway_records *rec = &g->records;
+        r->next = NULL;
+        if (rec->leaving_tail != NULL)
+            rec->leaving_tail->next = r;
+        else
+            rec->leaving = r;
+        rec->leaving_tail = r;
         return;
     }
     char reason[300], root[TKMS_HEX_SIZE(TKMS_ROOT_SIZE)];
@@ -332,6 +580,19 @@ static void after_check(void *arg)
                         r->started);
     r->req = NULL;
     request_free(r);
+}
+
+/* Loop: the last request of a batch is back; the batch's allowed ones
+ * leave together. */
+static void after_check_last(void *arg)
+{
+    sign_request *r = arg;
+    struct tkms_gateway *g = r->g;
+    after_check(r);                     /* may free r */
+    sign_request *head = g->records.leaving;
+    g->records.leaving = g->records.leaving_tail = NULL;
+    if (head != NULL)
+        fan_out_batch(g, head);
 }
 
 /* The commit job (a worker thread): batches until the list is empty. Only
@@ -367,7 +628,8 @@ static void records_job(void *arg)
         tkms_log(TKMS_LOG_DEBUG, "slashing commit", "checks=%zu ms=%.3f", n, ms);
         /* Each request belongs to the loop again once posted. */
         for (size_t i = 0; i < n; i++)
-            loop_queue_post(rec->loop, &batch[i]->back, after_check, batch[i]);
+            loop_queue_post(rec->loop, &batch[i]->back,
+                            i + 1 < n ? after_check : after_check_last, batch[i]);
     }
 }
 
@@ -440,6 +702,39 @@ void gateway_records_close(struct tkms_gateway *g)
     rec->lock_ready = false;
 }
 
+/* ---- the sessions' pool --------------------------------------------------------- */
+
+tkms_status gateway_sessions_open(struct tkms_gateway *g, tkms_err *err)
+{
+    gateway_sessions *ss = &g->sessions;
+    if (pthread_mutex_init(&ss->lock, NULL) != 0)
+        return tkms_fail(err, TKMS_ERR_NO_MEMORY, "cannot create a mutex");
+    ss->lock_ready = true;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned threads = cores < 1 ? 1u
+                       : (unsigned long)cores > GATEWAY_SESSION_MAX_THREADS
+                           ? GATEWAY_SESSION_MAX_THREADS
+                           : (unsigned)cores;
+    tkms_status st = loop_queue_new(&ss->loop, g->base, err);
+    if (st == TKMS_OK)
+        st = tkms_workpool_new(&ss->pool, threads, err);
+    return st;
+}
+
+void gateway_sessions_close(struct tkms_gateway *g)
+{
+    gateway_sessions *ss = &g->sessions;
+    tkms_workpool_free(ss->pool);       /* the jobs under way finish, hand back */
+    ss->pool = NULL;                    /* from now on a job runs on the loop  */
+    if (ss->loop != NULL)
+        loop_queue_run(ss->loop);       /* answers; may run jobs, which post   */
+    loop_queue_free(ss->loop);
+    ss->loop = NULL;
+    if (ss->lock_ready)
+        pthread_mutex_destroy(&ss->lock);
+    ss->lock_ready = false;
+}
+
 /* ---- a request --------------------------------------------------------------- */
 
 void gateway_sign(struct tkms_gateway *g, tkms_http_request *req,
@@ -490,6 +785,7 @@ void gateway_sign(struct tkms_gateway *g, tkms_http_request *req,
         gateway_reply_error(g, req, SERVER_ROUTE_SIGN, 500, e.message, started);
         return;
     }
+    r->state = gateway_session_state_of(r->session);
     if (!record) {
         fan_out(r);
         return;

@@ -123,6 +123,8 @@ struct km_op {
     /* DELETE */
     km_delete_key *keys;        /* [count]                                          */
     double drain_deadline;
+    bool sign_marked;           /* sign_mark taken (the removal rule's step 2)      */
+    uint64_t sign_mark;
     char *response;
 };
 
@@ -1107,7 +1109,7 @@ static void delete_remove(km_op *op)
 
 /* Loop: waits until no sign request can use a retired entry (the rule in
  * gateway_internal.h): the fan-out idle, or every call begun before now
- * over. */
+ * over; then every session's work begun before that over. */
 static void delete_wait(km_op *op)
 {
     struct gateway_keymanager *km = op->km;
@@ -1115,7 +1117,12 @@ static void delete_wait(km_op *op)
         op_abort(op, "the gateway is stopping");
         return;
     }
-    if (tkms_fanout_pending(op->g->fanout) == 0 || gateway_now() >= op->drain_deadline) {
+    if (!op->sign_marked &&
+        (tkms_fanout_pending(op->g->fanout) == 0 || gateway_now() >= op->drain_deadline)) {
+        op->sign_mark = gateway_sign_mark(op->g);
+        op->sign_marked = true;
+    }
+    if (op->sign_marked && gateway_sign_passed(op->g, op->sign_mark)) {
         delete_remove(op);
         return;
     }
@@ -1147,6 +1154,7 @@ static void delete_drain(km_op *op)
     unsigned timeout = op->g->cfg->timeout_ms > HEALTH_CALL_MAX_MS ? op->g->cfg->timeout_ms
                                                                    : HEALTH_CALL_MAX_MS;
     op->drain_deadline = gateway_now() + (timeout + DRAIN_MARGIN_MS) / 1e3;
+    op->sign_marked = false;
     delete_wait(op);
 }
 

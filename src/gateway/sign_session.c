@@ -13,8 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
 #include "signer.h"
 #include "tkms/combine.h"
 #include "tkms/hex.h"
@@ -168,47 +166,8 @@ void gateway_session_free(gateway_session *s)
 
 /* ---- reading a verified response ------------------------------------------ */
 
-/* The members of a response tkms_signer_verify_response accepted. */
-typedef struct {
-    uint8_t group_key[TKMS_PUBLIC_KEY_SIZE];
-    const char *type;                   /* points into the JSON */
-    uint8_t signing_root[TKMS_ROOT_SIZE];
-    json_t *partials;                   /* the array */
-    size_t count;
-} response_view;
-
-static bool view_response(json_t *root, response_view *v)
-{
-    v->type = json_string_value(json_object_get(root, "type"));
-    v->partials = json_object_get(root, "partials");
-    v->count = json_array_size(v->partials);
-    const char *key = json_string_value(json_object_get(root, "group_public_key"));
-    const char *sr = json_string_value(json_object_get(root, "signing_root"));
-    return v->type != NULL && v->count > 0 && key != NULL && sr != NULL &&
-           tkms_hex_decode(v->group_key, sizeof v->group_key, key, NULL) == TKMS_OK &&
-           tkms_hex_decode(v->signing_root, sizeof v->signing_root, sr, NULL) == TKMS_OK;
-}
-
-/* The index of partial i (0 when malformed). */
-static uint32_t partial_index(const response_view *v, size_t i)
-{
-    json_int_t index = json_integer_value(json_object_get(json_array_get(v->partials, i),
-                                                          "index"));
-    return index >= 1 && index <= TKMS_MAX_SHARES ? (uint32_t)index : 0;
-}
-
-/* Partial i into *out; false when malformed. */
-static bool partial_at(const response_view *v, size_t i, tkms_partial *out)
-{
-    out->index = partial_index(v, i);
-    const char *hex =
-        json_string_value(json_object_get(json_array_get(v->partials, i), "signature"));
-    return out->index != 0 && hex != NULL &&
-           tkms_hex_decode(out->signature, sizeof out->signature, hex, NULL) == TKMS_OK;
-}
-
 /* NULL when the response is for this key, type and root; else why not. */
-static const char *request_mismatch(const response_view *v,
+static const char *request_mismatch(const tkms_signer_response *v,
                                     const uint8_t group_key[TKMS_PUBLIC_KEY_SIZE],
                                     tkms_eth2_type type,
                                     const uint8_t signing_root[TKMS_ROOT_SIZE],
@@ -218,9 +177,9 @@ static const char *request_mismatch(const response_view *v,
         char hex[TKMS_HEX_SIZE(TKMS_PUBLIC_KEY_SIZE)];
         tkms_hex_encode(hex, v->group_key, TKMS_PUBLIC_KEY_SIZE);
         snprintf(why, size, "signed a response for another group key %.24s...", hex);
-    } else if (strcmp(v->type, tkms_eth2_type_name(type)) != 0) {
-        snprintf(why, size, "signed a response for type %.48s, not %s", v->type,
-                 tkms_eth2_type_name(type));
+    } else if (v->type != type) {
+        snprintf(why, size, "signed a response for type %.48s, not %s",
+                 tkms_eth2_type_name(v->type), tkms_eth2_type_name(type));
     } else if (memcmp(v->signing_root, signing_root, TKMS_ROOT_SIZE) != 0) {
         char hex[TKMS_HEX_SIZE(TKMS_ROOT_SIZE)];
         tkms_hex_encode(hex, v->signing_root, TKMS_ROOT_SIZE);
@@ -353,37 +312,32 @@ static void evaluate(gateway_session *s)
 }
 
 /* Steps 2-4 of gateway_session_response on a verified, parsed response. */
-static void accept_response(gateway_session *s, size_t server, json_t *root, const char *body,
-                            size_t len)
+static void accept_response(gateway_session *s, size_t server, const tkms_signer_response *v,
+                            const char *body, size_t len)
 {
     server_slot *slot = &s->slots[server];
-    response_view v;
-    if (!view_response(root, &v)) {          /* verify_response checked all this */
-        leave_waiting(s, server, GATEWAY_SERVER_UNUSABLE);
-        snprintf(slot->reason, sizeof slot->reason, "malformed sign response");
-        return;
-    }
     slot->body = copy_body(body, len);        /* evidence, should it come to that */
     slot->body_len = len;
 
     char why[GATEWAY_REASON_SIZE];
-    if (request_mismatch(&v, s->group_key, s->type, s->signing_root, why, sizeof why)) {
+    if (request_mismatch(v, s->group_key, s->type, s->signing_root, why, sizeof why)) {
         leave_waiting(s, server, GATEWAY_SERVER_FAULTY);
         add_fault(s, server, GATEWAY_FAULT_WRONG_REQUEST, why, NULL, 0);
         return;
     }
 
+    /* Indices are 1..TKMS_MAX_SHARES, ascending (tkms_signer_read_response). */
     size_t foreign = 0;
-    for (size_t i = 0; i < v.count; i++) {
-        uint32_t index = partial_index(&v, i);
-        foreign += index == 0 || index > s->share_count || s->holder[index] != server + 1;
+    for (size_t i = 0; i < v->count; i++) {
+        uint32_t index = v->partials[i].index;
+        foreign += index > s->share_count || s->holder[index] != server + 1;
     }
     if (foreign > 0) {
         uint32_t *list = malloc(foreign * sizeof *list);
         size_t k = 0;
-        for (size_t i = 0; i < v.count && list != NULL; i++) {
-            uint32_t index = partial_index(&v, i);
-            if (index == 0 || index > s->share_count || s->holder[index] != server + 1)
+        for (size_t i = 0; i < v->count && list != NULL; i++) {
+            uint32_t index = v->partials[i].index;
+            if (index > s->share_count || s->holder[index] != server + 1)
                 list[k++] = index;
         }
         char reason[GATEWAY_REASON_SIZE];
@@ -403,15 +357,11 @@ static void accept_response(gateway_session *s, size_t server, json_t *root, con
     /* Every index is this server's (distinct, ascending), and it answers
      * once, so they fit in the pool. */
     size_t at = s->pool_count;
-    for (size_t i = 0; i < v.count; i++) {
-        if (!partial_at(&v, i, &s->pool[at + i])) {
-            leave_waiting(s, server, GATEWAY_SERVER_UNUSABLE);
-            snprintf(slot->reason, sizeof slot->reason, "malformed sign response");
-            return;
-        }
+    for (size_t i = 0; i < v->count; i++) {
+        s->pool[at + i] = v->partials[i];
         s->pool_server[at + i] = server;
     }
-    s->pool_count += v.count;
+    s->pool_count += v->count;
     leave_waiting(s, server, GATEWAY_SERVER_ANSWERED);
 }
 
@@ -425,21 +375,15 @@ gateway_session_state gateway_session_response(gateway_session *s, size_t server
         return s->state;
     server_slot *slot = &s->slots[server];
     tkms_err err;
-    tkms_status st = tkms_signer_verify_response(body != NULL ? body : "",
-                                                 body != NULL ? len : 0,
-                                                 s->key->servers[server].identity, &err);
-    json_t *root = NULL;
-    if (st == TKMS_OK) {
-        root = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
-        if (root == NULL)
-            st = tkms_fail(&err, TKMS_ERR_NO_MEMORY, "gateway: out of memory");
-    }
+    tkms_signer_response parsed;
+    tkms_status st = tkms_signer_read_response(body != NULL ? body : "", body != NULL ? len : 0,
+                                               s->key->servers[server].identity, &parsed, &err);
     if (st != TKMS_OK) {
         leave_waiting(s, server, GATEWAY_SERVER_UNUSABLE);
         snprintf(slot->reason, sizeof slot->reason, "%s", err.message);
     } else {
-        accept_response(s, server, root, body, len);
-        json_decref(root);
+        accept_response(s, server, &parsed, body, len);
+        tkms_signer_response_free(&parsed);
     }
     evaluate(s);
     return s->state;
@@ -580,51 +524,42 @@ tkms_status gateway_evidence_verify(const uint8_t identity[TKMS_IDENTITY_PUBLIC_
     if (identity == NULL || group == NULL || signing_root == NULL || body == NULL)
         return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT, "evidence: missing argument");
     tkms_err e;
-    tkms_status st = tkms_signer_verify_response(body, len, identity, &e);
+    tkms_signer_response v;
+    tkms_status st = tkms_signer_read_response(body, len, identity, &v, &e);
     if (st == TKMS_ERR_NO_MEMORY)
         return tkms_fail(err, st, "evidence: out of memory");
     if (st != TKMS_OK)
         return tkms_fail(err, TKMS_ERR_VERIFY_FAILED,
                          "evidence: not a response signed by that server: %.200s", e.message);
-    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
-    if (root == NULL)
-        return tkms_fail(err, TKMS_ERR_NO_MEMORY, "evidence: out of memory");
 
-    response_view v;
     uint8_t group_key[TKMS_PUBLIC_KEY_SIZE];
     tkms_public_key_to_bytes(group_key, &group->group_key);
     char why[GATEWAY_REASON_SIZE];
-    if (!view_response(root, &v)) {
-        st = tkms_fail(err, TKMS_ERR_VERIFY_FAILED, "evidence: malformed response");
-    } else if (request_mismatch(&v, group_key, type, signing_root, why, sizeof why) != NULL) {
+    if (request_mismatch(&v, group_key, type, signing_root, why, sizeof why) != NULL) {
         st = tkms_fail(err, TKMS_ERR_VERIFY_FAILED,
                        "evidence: proves nothing here: the server %s", why);
     } else {
         st = tkms_fail(err, TKMS_ERR_VERIFY_FAILED,
                        "evidence: every partial verifies: no misbehaviour shown");
         for (size_t i = 0; i < v.count; i++) {
-            tkms_partial p;
+            const tkms_partial *p = &v.partials[i];
             tkms_signature sig;
-            if (!partial_at(&v, i, &p)) {
-                st = tkms_fail(err, TKMS_ERR_VERIFY_FAILED, "evidence: malformed response");
-                break;
-            }
             const char *fault = NULL;
-            if (p.index > group->share_count)
+            if (p->index > group->share_count)
                 fault = "is not a share of the group";
-            else if (tkms_signature_from_bytes(&sig, p.signature) != TKMS_OK)
+            else if (tkms_signature_from_bytes(&sig, p->signature) != TKMS_OK)
                 fault = "does not decode to a signature";
-            else if (!tkms_partial_verify(group, p.index, signing_root, TKMS_ROOT_SIZE, &sig))
+            else if (!tkms_partial_verify(group, p->index, signing_root, TKMS_ROOT_SIZE, &sig))
                 fault = "does not verify against its share public key";
             if (fault != NULL) {
                 if (bad_index != NULL)
-                    *bad_index = p.index;
+                    *bad_index = p->index;
                 st = TKMS_OK;
-                tkms_fail(err, TKMS_OK, "evidence: partial %u %s", p.index, fault);
+                tkms_fail(err, TKMS_OK, "evidence: partial %u %s", p->index, fault);
                 break;
             }
         }
     }
-    json_decref(root);
+    tkms_signer_response_free(&v);
     return st;
 }

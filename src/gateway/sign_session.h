@@ -59,8 +59,11 @@
  * Memory: a session allocates its working memory (pool, combiner scratch)
  * once in gateway_session_new, nothing per partial; accepting an answer
  * copies its body (it may become evidence later), and checking it
- * allocates what the JSON parser (jansson) needs. A session is not thread-safe: drive it from one thread
- * (the gateway's event loop). Everything here is public data.
+ * allocates what the JSON parser (jansson) needs (each body is parsed
+ * once: tkms_signer_read_response). A session is not thread-safe: drive
+ * it from one thread at a time (the gateway hands each request's session
+ * between its event loop and one job at a time on its worker pool).
+ * Everything here is public data.
  */
 #ifndef TKMS_GATEWAY_SIGN_SESSION_H
 #define TKMS_GATEWAY_SIGN_SESSION_H
@@ -157,7 +160,7 @@ void gateway_session_free(gateway_session *s);
  * Feeds the response body (`len` bytes, need not be NUL-terminated) that
  * server number `server` (position in key->servers) sent, and returns the
  * session's state afterwards. In order:
- *   1. tkms_signer_verify_response with that server's identity key; on
+ *   1. tkms_signer_read_response with that server's identity key; on
  *      failure the server is UNUSABLE (see above), the reason kept;
  *   2. its group key, type and signing root must be this session's, else
  *      the server is FAULTY (WRONG_REQUEST);

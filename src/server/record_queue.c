@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -27,7 +28,10 @@ struct record_queue {
     pthread_cond_t changed;       /* a stage was left, entries are done       */
     record_entry *head, *tail;    /* queued, not taken by a committer yet     */
     size_t queued;
-    bool checking;                /* a committer is in the slashing stage     */
+    size_t arriving;              /* announced, not submitted yet             */
+    bool gathering;               /* a committer waits for them               */
+    bool checking;                /* a committer is gathering or in the
+                                   * slashing stage                           */
     uint64_t next_batch;          /* number of the next batch taken           */
     uint64_t audit_turn;          /* the batch whose audit records go next    */
     bool exclusive;               /* record_queue_exclusive has the handles   */
@@ -197,7 +201,14 @@ tkms_status record_queue_new(record_queue **out, tkms_slashing_db *slashing, tkm
         free(q);
         return TKMS_ERR_NO_MEMORY;
     }
-    if (pthread_cond_init(&q->changed, NULL) != 0) {
+    pthread_condattr_t attr;
+    bool made = pthread_condattr_init(&attr) == 0;
+    if (made) {
+        made = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) == 0 &&
+               pthread_cond_init(&q->changed, &attr) == 0;
+        pthread_condattr_destroy(&attr);
+    }
+    if (!made) {
         pthread_mutex_destroy(&q->lock);
         free(q);
         return TKMS_ERR_NO_MEMORY;
@@ -246,6 +257,40 @@ static void commit(record_queue *q, record_entry *const *batch, size_t n, uint64
     pthread_cond_broadcast(&q->changed);
 }
 
+void record_queue_arrive(record_queue *q)
+{
+    pthread_mutex_lock(&q->lock);
+    q->arriving++;
+    pthread_mutex_unlock(&q->lock);
+}
+
+void record_queue_withdraw(record_queue *q)
+{
+    pthread_mutex_lock(&q->lock);
+    if (q->arriving > 0)
+        q->arriving--;
+    if (q->gathering)
+        pthread_cond_broadcast(&q->changed);
+    pthread_mutex_unlock(&q->lock);
+}
+
+/* The committer (lock held, `checking` set by it) lets the announced
+ * requests join its batch: waits until they are all queued, a batch is
+ * full, or RECORD_QUEUE_GATHER_US have passed. */
+static void gather(record_queue *q)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_nsec += RECORD_QUEUE_GATHER_US * 1000L;
+    until.tv_sec += until.tv_nsec / 1000000000L;
+    until.tv_nsec %= 1000000000L;
+    q->gathering = true;
+    while (q->arriving > 0 && q->queued < RECORD_QUEUE_MAX_BATCH &&
+           pthread_cond_timedwait(&q->changed, &q->lock, &until) == 0)
+        ;
+    q->gathering = false;
+}
+
 void record_queue_submit(record_queue *q, record_entry *entry)
 {
     entry->next = NULL;
@@ -258,14 +303,20 @@ void record_queue_submit(record_queue *q, record_entry *entry)
         q->head = entry;
     q->tail = entry;
     q->queued++;
+    if (q->arriving > 0)
+        q->arriving--;
+    if (q->gathering)
+        pthread_cond_broadcast(&q->changed);
     while (!entry->done) {
         if (entry->taken || q->checking || q->exclusive || q->claims > 0) {
             pthread_cond_wait(&q->changed, &q->lock);
             continue;
         }
         /* This thread commits the next batch: its own entry, every entry
-         * queued before it and those after it, up to a batch. */
+         * queued before it and those after it (announced ones given a
+         * moment to come), up to a batch. */
         q->checking = true;
+        gather(q);
         record_entry *batch[RECORD_QUEUE_MAX_BATCH];
         size_t n = 0;
         while (q->head != NULL && n < RECORD_QUEUE_MAX_BATCH) {

@@ -21,7 +21,15 @@
  *      tkms_audit_append_batch (one write, one fsync);
  *   3. wakes the other threads of the batch, each with its decision.
  * Threads that arrive meanwhile queue and wait; one of them commits the
- * next batch. The two stages overlap across batches: once batch N has
+ * next batch. Requests that come together (the gateway sends the ones its
+ * own group commit allowed at once) should share one commit: a request
+ * announces itself with record_queue_arrive as soon as it is received
+ * (tkms_signer_announce, before the HTTP layer queues it for a worker),
+ * and a committer about to take a batch first waits — at most
+ * RECORD_QUEUE_GATHER_US — while announced requests have not been
+ * submitted yet (they are being parsed on other threads).
+ *
+ * The two stages overlap across batches: once batch N has
  * committed its slashing records, batch N+1 may run its checks (seeing
  * N's records) and commit while N writes its audit records; batch N+1's
  * audit records are written only after N's. So the audit log lists
@@ -51,6 +59,11 @@
 
 /* Most entries one commit takes (the rest wait for the next one). */
 #define RECORD_QUEUE_MAX_BATCH 128
+
+/* Longest a committer waits for announced requests to join its batch
+ * (they are parsed in tens of microseconds; one still queued for a busy
+ * worker pool may not come in time, and must not stall the commit long). */
+#define RECORD_QUEUE_GATHER_US 500
 
 typedef struct record_queue record_queue;
 
@@ -99,9 +112,18 @@ tkms_status record_queue_new(record_queue **out, tkms_slashing_db *slashing,
 /* Frees the queue (NULL is fine); no submit may be in progress. */
 void record_queue_free(record_queue *q);
 
+/* Announces a request that will call record_queue_submit soon (see the
+ * top). Every call must be followed by exactly one record_queue_submit or
+ * record_queue_withdraw. */
+void record_queue_arrive(record_queue *q);
+
+/* Ends an announcement whose request will not be submitted. */
+void record_queue_withdraw(record_queue *q);
+
 /* Queues `entry` and returns when its records are made or failed, its
  * decision final (entry->http, status, reason). The entry may live on the
- * caller's stack: the queue forgets it before returning. */
+ * caller's stack: the queue forgets it before returning. Each call ends
+ * one record_queue_arrive, which must have come before it. */
 void record_queue_submit(record_queue *q, record_entry *entry);
 
 

@@ -235,6 +235,18 @@ void tkms_server_inject_invalid_partials(tkms_server *server)
              NULL);
 }
 
+tkms_status tkms_server_inject_delay(tkms_server *server, unsigned delay_ms, tkms_err *err)
+{
+    if (server->delay != NULL)
+        return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT, "a reply delay is set already");
+    tkms_status st = reply_delay_new(&server->delay, delay_ms, server->metrics, err);
+    if (st == TKMS_OK)
+        tkms_log(TKMS_LOG_WARN,
+                 "FAULT INJECTION: this server holds every sign answer before sending it",
+                 "delay_ms=%u", delay_ms);
+    return st;
+}
+
 uint16_t tkms_server_port(const tkms_server *server)
 {
     return tkms_http_server_port(server->http);
@@ -258,6 +270,7 @@ void tkms_server_free(tkms_server *s)
     /* Finish the work in progress first: jobs reply through the loop,
      * which is no longer running, so their replies are dropped. */
     tkms_workpool_free(s->workers);
+    reply_delay_free(s->delay);        /* after the workers: they hand it answers */
     tkms_http_server_free(s->http);
     if (s->on_sigint != NULL)
         event_free(s->on_sigint);

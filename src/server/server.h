@@ -63,6 +63,18 @@ tkms_status tkms_server_open(tkms_server **out, const server_config *cfg, const 
  * loudly in its log. */
 void tkms_server_inject_invalid_partials(tkms_server *server);
 
+/* FOR TESTS AND DEMONSTRATIONS ONLY: holds every answer to a sign request
+ * (signed or refused) for `delay_ms` milliseconds (1..600000) after it is
+ * finished and durable, then sends it — a slow server, as a congested link
+ * or an overloaded machine makes one (reply_delay.h). The waiting is on a
+ * thread of its own: the worker pool and the event loop are not held up,
+ * and /health and /metrics answer at once. `tkms server` does it when
+ * TKMS_FAULT_INJECTION=delay-ms=N is set, and says so loudly in its log.
+ * Call before tkms_server_run, at most once. TKMS_OK, or
+ * TKMS_ERR_INVALID_ARGUMENT (delay out of range, or set already) or
+ * TKMS_ERR_NO_MEMORY with the reason. */
+tkms_status tkms_server_inject_delay(tkms_server *server, unsigned delay_ms, tkms_err *err);
+
 /* The bound port (useful with port 0). */
 uint16_t tkms_server_port(const tkms_server *server);
 

@@ -12,6 +12,7 @@
 
 #include "ceremony_host.h"
 #include "metrics.h"
+#include "reply_delay.h"
 #include "rules.h"
 #include "server.h"
 #include "signer.h"
@@ -39,6 +40,7 @@ struct tkms_server {
     struct event *on_sigint, *on_sigterm;
     tkms_http_server *http;
     tkms_workpool *workers;
+    reply_delay *delay;                /* fault injection only; NULL: none      */
 };
 
 /* The HTTP handler (server_routes.c): runs on the event loop. */

@@ -2,7 +2,9 @@
  * server_routes.c — the threshold server's HTTP routes: the request is
  * classified and authorized on the event loop, and its work (signing,
  * admin, ceremonies) handed to the worker pool; /health and /metrics are
- * answered on the loop. The route table is in server.h.
+ * answered on the loop. The route table is in server.h. Under fault
+ * injection (tests only) sign answers may be held before they are sent
+ * (reply_delay.h).
  */
 #include "server_internal.h"
 
@@ -105,24 +107,47 @@ typedef struct {
     char denial[TKMS_ERR_MESSAGE_SIZE];
 } job;
 
+/* A sign answer: at once, or held by the fault-injection delay. */
+static void sign_reply(job *j, int status, const char *body, size_t len)
+{
+    tkms_server *s = j->server;
+    if (s->delay == NULL) {
+        tkms_http_reply(j->req, status, "application/json", body, len);
+        count(s, SERVER_ROUTE_SIGN, status, j->started);
+    } else {
+        reply_delay_send(s->delay, j->req, SERVER_ROUTE_SIGN, status, "application/json", body,
+                         len, j->started);
+    }
+}
+
+static void sign_refusal(job *j, int status, const char *reason)
+{
+    json_t *value = j->server->delay != NULL ? json_pack("{s:s}", "error", reason) : NULL;
+    char *text = value != NULL ? json_dumps(value, JSON_COMPACT) : NULL;
+    json_decref(value);
+    if (text != NULL)
+        sign_reply(j, status, text, strlen(text));
+    else        /* no delay (or no memory for it): as every other route does */
+        server_reply_error(j->server, j->req, SERVER_ROUTE_SIGN, status, reason, j->started);
+    free(text);
+}
+
 static void run_sign(job *j)
 {
     size_t len;
     const char *body = (const char *)tkms_http_request_body(j->req, &len);
     tkms_signer_result result;
-    tkms_signer_sign(j->server->signer, tkms_http_request_client(j->req), j->subject, body, len,
-                     &result, NULL);
+    tkms_signer_sign_announced(j->server->signer, tkms_http_request_client(j->req), j->subject,
+                               body, len, &result, NULL);
     if (result.status == 200) {
-        tkms_http_reply(j->req, 200, "application/json", result.body, result.body_len);
-        count(j->server, SERVER_ROUTE_SIGN, 200, j->started);
+        sign_reply(j, 200, result.body, result.body_len);
     } else {
         char client[128], key[24], reason[512];
         tkms_log(TKMS_LOG_INFO, "sign refused", "client=%s key=%s status=%d reason=%s",
                  tkms_log_quote(client, sizeof client, tkms_http_request_client(j->req)),
                  tkms_log_quote(key, sizeof key, j->subject), result.status,
                  tkms_log_quote(reason, sizeof reason, result.reason));
-        server_reply_error(j->server, j->req, SERVER_ROUTE_SIGN, result.status, result.reason,
-                           j->started);
+        sign_refusal(j, result.status, result.reason);
     }
     tkms_signer_result_free(&result);
 }
@@ -394,7 +419,12 @@ void server_handle(tkms_http_request *req, void *arg)
                            started);
         return;
     }
+    bool sign = j->kind == JOB_SIGN;
+    if (sign)       /* before it can run: run_sign ends the announcement */
+        tkms_signer_announce(s->signer);
     if (tkms_workpool_submit(s->workers, run_job, j) != TKMS_OK) {
+        if (sign)
+            tkms_signer_withdraw(s->signer);
         free(j);
         server_reply_error(s, req, route, 503, "server overloaded", started);
     }

@@ -533,6 +533,8 @@ static tkms_status sign_locked(tkms_signer *signer, const char *client,
     char reason[TKMS_ERR_MESSAGE_SIZE];
     tkms_err e;
     tkms_err_clear(&e);
+    /* Every path below submits `rec` once, which ends the request's
+     * announcement (tkms_signer_announce). */
 
     uint8_t group_key[TKMS_PUBLIC_KEY_SIZE];
     if (tkms_hex_decode(group_key, sizeof group_key, pubkey_hex, &e) != TKMS_OK) {
@@ -616,10 +618,32 @@ static tkms_status sign_locked(tkms_signer *signer, const char *client,
     return TKMS_OK;
 }
 
+void tkms_signer_announce(tkms_signer *signer)
+{
+    if (signer != NULL)
+        record_queue_arrive(signer->records);
+}
+
+void tkms_signer_withdraw(tkms_signer *signer)
+{
+    if (signer != NULL)
+        record_queue_withdraw(signer->records);
+}
+
 tkms_status tkms_signer_sign(tkms_signer *signer, const char *client,
                              const char *pubkey_hex, const char *body, size_t len,
                              tkms_signer_result *out, tkms_err *err)
 {
+    tkms_signer_announce(signer);
+    return tkms_signer_sign_announced(signer, client, pubkey_hex, body, len, out, err);
+}
+
+tkms_status tkms_signer_sign_announced(tkms_signer *signer, const char *client,
+                                       const char *pubkey_hex, const char *body, size_t len,
+                                       tkms_signer_result *out, tkms_err *err)
+{
+    if (out == NULL || client == NULL || pubkey_hex == NULL || (body == NULL && len > 0))
+        tkms_signer_withdraw(signer);       /* sign_locked is not reached */
     if (out == NULL)
         return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT, "signer: missing argument");
     memset(out, 0, sizeof *out);
@@ -646,12 +670,16 @@ static tkms_status hex_member(uint8_t *bytes, size_t size, json_t *obj, const ch
     return TKMS_OK;
 }
 
-static const char *known_type_name(const char *name)
+/* The signing type named `name` into *out; NULL when there is none, else
+ * its name. */
+static const char *known_type_name(const char *name, tkms_eth2_type *out)
 {
     for (int t = TKMS_ETH2_ATTESTATION; t <= TKMS_ETH2_BLS_TO_EXECUTION_CHANGE; t++) {
         const char *known = tkms_eth2_type_name((tkms_eth2_type)t);
-        if (name != NULL && strcmp(name, known) == 0)
+        if (name != NULL && strcmp(name, known) == 0) {
+            *out = (tkms_eth2_type)t;
             return known;
+        }
     }
     return NULL;
 }
@@ -692,11 +720,13 @@ static tkms_status read_partials(json_t *array, tkms_partial **out, size_t *coun
     return TKMS_OK;
 }
 
-tkms_status tkms_signer_verify_response(const char *json, size_t len,
-                                        const uint8_t identity[TKMS_IDENTITY_PUBLIC_SIZE],
-                                        tkms_err *err)
+tkms_status tkms_signer_read_response(const char *json, size_t len,
+                                      const uint8_t identity[TKMS_IDENTITY_PUBLIC_SIZE],
+                                      tkms_signer_response *out, tkms_err *err)
 {
-    if (json == NULL || identity == NULL)
+    if (out != NULL)
+        memset(out, 0, sizeof *out);
+    if (json == NULL || identity == NULL || out == NULL)
         return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT, "sign response: missing argument");
     json_error_t jerr;
     json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -708,7 +738,9 @@ tkms_status tkms_signer_verify_response(const char *json, size_t len,
 
     uint8_t server[TKMS_IDENTITY_PUBLIC_SIZE], group_key[TKMS_PUBLIC_KEY_SIZE];
     uint8_t signing_root[TKMS_ROOT_SIZE], signature[TKMS_IDENTITY_SIGNATURE_SIZE];
-    const char *type = known_type_name(json_string_value(json_object_get(root, "type")));
+    tkms_eth2_type type_code = TKMS_ETH2_ATTESTATION;
+    const char *type =
+        known_type_name(json_string_value(json_object_get(root, "type")), &type_code);
     tkms_partial *partials = NULL;
     size_t count = 0;
     tkms_status st = hex_member(server, sizeof server, root, "server", err);
@@ -743,8 +775,33 @@ tkms_status tkms_signer_verify_response(const char *json, size_t len,
         }
     }
     free(buf);
-    free(partials);
-    if (st == TKMS_OK)
-        tkms_err_clear(err);
+    if (st != TKMS_OK) {
+        free(partials);
+        return st;
+    }
+    memcpy(out->group_key, group_key, sizeof group_key);
+    out->type = type_code;
+    memcpy(out->signing_root, signing_root, sizeof signing_root);
+    out->partials = partials;
+    out->count = count;
+    tkms_err_clear(err);
+    return TKMS_OK;
+}
+
+void tkms_signer_response_free(tkms_signer_response *out)
+{
+    if (out == NULL)
+        return;
+    free(out->partials);
+    memset(out, 0, sizeof *out);
+}
+
+tkms_status tkms_signer_verify_response(const char *json, size_t len,
+                                        const uint8_t identity[TKMS_IDENTITY_PUBLIC_SIZE],
+                                        tkms_err *err)
+{
+    tkms_signer_response parsed;
+    tkms_status st = tkms_signer_read_response(json, len, identity, &parsed, err);
+    tkms_signer_response_free(&parsed);
     return st;
 }

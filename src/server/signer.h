@@ -85,6 +85,7 @@
 #include <stdint.h>
 
 #include "tkms/audit.h"
+#include "tkms/combine.h"
 #include "tkms/eth2.h"
 #include "tkms/identity.h"
 #include "tkms/keystore.h"
@@ -258,6 +259,25 @@ tkms_status tkms_signer_sign(tkms_signer *signer, const char *client,
                              tkms_signer_result *out, tkms_err *err);
 
 /*
+ * For an HTTP layer that hands requests to worker threads: announces a
+ * sign request received, for which another thread will soon call
+ * tkms_signer_sign_announced. A group commit about to start waits a
+ * moment for announced requests (record_queue.h), so that requests that
+ * come together share one commit (one COMMIT, one audit fsync). Each
+ * announcement must end with exactly one tkms_signer_sign_announced or,
+ * when the request will not be signed after all (it could not be queued),
+ * one tkms_signer_withdraw. NULL is ignored.
+ */
+void tkms_signer_announce(tkms_signer *signer);
+void tkms_signer_withdraw(tkms_signer *signer);
+
+/* tkms_signer_sign for a request announced with tkms_signer_announce
+ * (which this ends, whatever it returns). */
+tkms_status tkms_signer_sign_announced(tkms_signer *signer, const char *client,
+                                       const char *pubkey_hex, const char *body, size_t len,
+                                       tkms_signer_result *out, tkms_err *err);
+
+/*
  * Verifies a response of `len` bytes (need not be NUL-terminated) against
  * the server identity public key `identity`: a JSON object with exactly
  * the six members above (no duplicates), each well formed (hex of the
@@ -273,5 +293,27 @@ tkms_status tkms_signer_sign(tkms_signer *signer, const char *client,
 tkms_status tkms_signer_verify_response(const char *json, size_t len,
                                         const uint8_t identity[TKMS_IDENTITY_PUBLIC_SIZE],
                                         tkms_err *err);
+
+/* A response tkms_signer_read_response accepted: its members, decoded. */
+typedef struct {
+    uint8_t group_key[TKMS_PUBLIC_KEY_SIZE];
+    tkms_eth2_type type;
+    uint8_t signing_root[TKMS_ROOT_SIZE];
+    tkms_partial *partials;         /* `count` (1..TKMS_MAX_SHARES), indices ascending */
+    size_t count;
+} tkms_signer_response;
+
+/*
+ * tkms_signer_verify_response that also hands back what it read, so that
+ * a caller (the gateway) parses each response once. On TKMS_OK *out holds
+ * the members (free with tkms_signer_response_free); on failure it is
+ * cleared, nothing to free.
+ */
+tkms_status tkms_signer_read_response(const char *json, size_t len,
+                                      const uint8_t identity[TKMS_IDENTITY_PUBLIC_SIZE],
+                                      tkms_signer_response *out, tkms_err *err);
+
+/* Frees out->partials and clears *out (NULL is fine). */
+void tkms_signer_response_free(tkms_signer_response *out);
 
 #endif /* TKMS_SERVER_SIGNER_H */

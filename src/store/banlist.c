@@ -273,6 +273,16 @@ void tkms_banlist_set_refresh_ms(tkms_banlist *bl, unsigned ms)
     pthread_mutex_unlock(&bl->lock);
 }
 
+tkms_status tkms_banlist_refresh(tkms_banlist *bl, tkms_err *err)
+{
+    if (bl == NULL)
+        return tkms_fail(err, TKMS_ERR_INVALID_ARGUMENT, "%s: no ban list", what);
+    pthread_mutex_lock(&bl->lock);
+    tkms_status status = reload(bl, err);
+    pthread_mutex_unlock(&bl->lock);
+    return status;
+}
+
 /* ---- ban, check, unban ---------------------------------------------------------------- */
 
 tkms_status tkms_banlist_ban(tkms_banlist *bl, const char *server,

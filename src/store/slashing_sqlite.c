@@ -212,12 +212,16 @@ static void sqlite_close(tkms_slashing_db *db)
     db->store = NULL;
 }
 
+static tkms_status run_cached(sqlite_store *s, const char *sql, const char *doing, tkms_err *err);
+
 static tkms_status sqlite_begin(tkms_slashing_db *db, slashing_tx tx, const char *doing,
                                 tkms_err *err)
 {
     /* BEGIN IMMEDIATE takes the write lock; BEGIN reads a snapshot (and
-     * works on a read-only database). */
-    return exec(store_of(db), tx == SLASHING_TX_READ ? "BEGIN" : "BEGIN IMMEDIATE", doing, err);
+     * works on a read-only database). Prepared once, like the checks: a
+     * transaction is begun and committed for every group commit. */
+    return run_cached(store_of(db), tx == SLASHING_TX_READ ? "BEGIN" : "BEGIN IMMEDIATE", doing,
+                      err);
 }
 
 static void sqlite_rollback(tkms_slashing_db *db)
@@ -229,13 +233,10 @@ static void sqlite_rollback(tkms_slashing_db *db)
 
 static tkms_status sqlite_commit(tkms_slashing_db *db, const char *doing, tkms_err *err)
 {
-    sqlite_store *s = store_of(db);
-    if (sqlite3_exec(s->sql, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-        tkms_status st = sql_fail(s, err, doing);
+    tkms_status st = run_cached(store_of(db), "COMMIT", doing, err);
+    if (st != TKMS_OK)
         sqlite_rollback(db);
-        return st;
-    }
-    return TKMS_OK;
+    return st;
 }
 
 static tkms_status run_cached(sqlite_store *s, const char *sql, const char *doing, tkms_err *err)

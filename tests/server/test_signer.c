@@ -17,7 +17,8 @@
  * its own decision, every 200 is in the slashing history, the audit log
  * has one record per request and lists a signed vote before the votes it
  * made refused); a batch whose audit records cannot be written is 503
- * for every request in it and leaves no audit record.
+ * for every request in it and leaves no audit record. Requests announced
+ * by the HTTP layer (tkms_signer_announce) sign like any other.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -926,6 +927,35 @@ static void test_remove_key(void)
     free(body);
 }
 
+/* The HTTP layer's path: a request announced when received, signed later
+ * on another thread; an announcement may also be withdrawn, and a request
+ * that cannot be signed (a missing argument) ends its own. */
+static void test_announced(void)
+{
+    tkms_signer_announce(signer);
+    tkms_signer_announce(signer);
+    char *body = attestation(7001);
+    tkms_signer_result res;
+    tkms_err err;
+    requests++;
+    tkms_status st = tkms_signer_sign_announced(signer, "vc-1", group_hex, body, strlen(body),
+                                                &res, &err);
+    CHECK(st == TKMS_OK && res.status == 200, "an announced request signs (%d: %s)",
+          res.status, res.reason);
+    tkms_signer_result_free(&res);
+    tkms_signer_withdraw(signer);
+    st = tkms_signer_sign_announced(signer, NULL, group_hex, body, strlen(body), &res, &err);
+    CHECK(st == TKMS_ERR_INVALID_ARGUMENT && res.status == 500,
+          "an announced request without a client is 500 (%d)", res.status);
+    tkms_signer_result_free(&res);
+    free(body);
+    body = attestation(7003);
+    CHECK(sign_text(body, strlen(body), &res, group_hex) == 200,
+          "then a plain request signs (%d: %s)", res.status, res.reason);
+    tkms_signer_result_free(&res);
+    free(body);
+}
+
 int main(void)
 {
     set_up();
@@ -940,6 +970,7 @@ int main(void)
     test_threads();
     test_group_commits();
     test_group_commit_audit_failure();
+    test_announced();
     test_remove_key();
 
     tkms_signer_free(signer);

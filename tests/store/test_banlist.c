@@ -1,8 +1,9 @@
 /*
  * test_banlist.c — the ban list on SQLite (tkms/banlist.h): bans per key
  * and for every key, the refresh rule of is_banned (another handle's ban
- * is seen only once the copy is older than the interval; 0 reads every
- * time; a failed refresh still answers from the copy), unban keeping the
+ * is seen only once the copy is older than the interval, or at once after
+ * tkms_banlist_refresh; 0 reads every time; a failed refresh still
+ * answers from the copy), unban keeping the
  * history, the JSON listing, binary evidence, bounds and one-line errors,
  * a file shared with a slashing database, the schema version, one handle
  * shared by several threads, and kill -9 right after bans returned (none
@@ -150,6 +151,14 @@ static void test_refresh_rule(void)
     CHECK(ban(b, "s1", key1, NULL, &err) == TKMS_OK, "ban: %s", err.message);
     CHECK(!banned(a, "s1", key1), "seen before the default 1 s interval passed: the copy "
                                   "was refreshed too early");
+    tkms_banlist *c = open_bl(path);                /* an explicit refresh: at once */
+    CHECK(!banned(c, "s2", key2), "c's copy, loaded now");
+    CHECK(ban(a, "s2", key2, NULL, &err) == TKMS_OK, "ban: %s", err.message);
+    CHECK(!banned(c, "s2", key2), "c's copy is older than a's ban");
+    CHECK(tkms_banlist_refresh(c, &err) == TKMS_OK, "refresh: %s", err.message);
+    CHECK(banned(c, "s2", key2) && banned(c, "s1", key1), "after tkms_banlist_refresh");
+    CHECK(tkms_banlist_refresh(NULL, &err) == TKMS_ERR_INVALID_ARGUMENT, "refresh of NULL");
+    tkms_banlist_close(c);
     tkms_banlist_set_refresh_ms(a, 0);
     CHECK(banned(a, "s1", key1), "interval 0: the other handle's ban not seen");
     CHECK(banned(a, "s1", NULL) && !banned(a, "s1", key2), "any ban / other key");
