@@ -154,7 +154,8 @@ typedef struct gateway_config {
 
     unsigned timeout_ms;        /* per-server sign timeout                       */
     unsigned health_interval_ms;
-    unsigned workers;           /* 1..GATEWAY_CONFIG_MAX_WORKERS                 */
+    unsigned workers;           /* 1..GATEWAY_CONFIG_MAX_WORKERS: threads that check
+                                   the servers' answers and combine them          */
     size_t max_body_size;       /* bytes, MIN..MAX_BODY_SIZE                     */
     tkms_kdf_params keystore;   /* share keystores made on import                */
     tkms_log_level log_level;

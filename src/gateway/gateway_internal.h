@@ -26,9 +26,6 @@
 /* Most slashing checks one group commit takes (the rest wait for the next). */
 #define GATEWAY_RECORD_MAX_BATCH 128
 
-/* Most threads of the sessions' worker pool. */
-#define GATEWAY_SESSION_MAX_THREADS 8u
-
 struct sign_request;
 struct gateway_keymanager;
 struct gateway_migration;
@@ -194,8 +191,8 @@ tkms_status gateway_records_open(struct tkms_gateway *g, tkms_err *err);
  * database. Safe on a half-opened or zeroed g->records. */
 void gateway_records_close(struct tkms_gateway *g);
 
-/* Starts the sessions' worker pool (one thread per core online, at most
- * GATEWAY_SESSION_MAX_THREADS) and the loop queue that brings their work
+/* Starts the sessions' worker pool (cfg->workers threads: by default one
+ * per core online) and the loop queue that brings their work
  * back to g->base. Needs g->base. */
 tkms_status gateway_sessions_open(struct tkms_gateway *g, tkms_err *err);
 

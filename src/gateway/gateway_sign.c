@@ -36,7 +36,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
@@ -710,14 +709,9 @@ tkms_status gateway_sessions_open(struct tkms_gateway *g, tkms_err *err)
     if (pthread_mutex_init(&ss->lock, NULL) != 0)
         return tkms_fail(err, TKMS_ERR_NO_MEMORY, "cannot create a mutex");
     ss->lock_ready = true;
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    unsigned threads = cores < 1 ? 1u
-                       : (unsigned long)cores > GATEWAY_SESSION_MAX_THREADS
-                           ? GATEWAY_SESSION_MAX_THREADS
-                           : (unsigned)cores;
     tkms_status st = loop_queue_new(&ss->loop, g->base, err);
     if (st == TKMS_OK)
-        st = tkms_workpool_new(&ss->pool, threads, err);
+        st = tkms_workpool_new(&ss->pool, g->cfg->workers, err);
     return st;
 }
 
