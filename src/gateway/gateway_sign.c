@@ -20,8 +20,9 @@
  * proven to have lied is banned with its signed response and the request
  * as evidence.
  *
- * The session's work — each response's Ed25519 signature and JSON, the
- * combine and its final verify, a ban's durable write — is CPU or disk
+ * The session's work — reading each response, the combine and its final
+ * verify, a server's signature when it is blamed, a ban's durable write —
+ * is CPU or disk
  * time the event loop cannot spare (it drives every connection), so it
  * runs on the sessions' worker pool (gateway_sessions): the loop only
  * queues each answer in the request's inbox and, unless the request's job

@@ -1,9 +1,10 @@
 /*
  * sign_session.c — one threshold sign request at the gateway, sans-IO:
- * server responses in (checked against each server's identity key), the
- * optimistic combine over the pool of partials, the culprit search only
- * when the combination fails, lockout with evidence, and a report of every
- * server's fate. The contract is in sign_session.h.
+ * server responses in (their content checked at once, their Ed25519
+ * signature only when blame needs it), the optimistic combine over the pool
+ * of partials, the culprit search only when the combination fails, lockout
+ * with evidence, and a report of every server's fate. The contract is in
+ * sign_session.h.
  */
 #include "sign_session.h"
 
@@ -30,6 +31,7 @@ typedef struct {
     char reason[GATEWAY_REASON_SIZE];   /* FAILED and UNUSABLE                 */
     char *body;                         /* ANSWERED / FAULTY: the response     */
     size_t body_len;
+    bool verified;                      /* body's Ed25519 signature checked    */
     uint32_t *bad;                      /* FAULTY: its bad indices             */
 } server_slot;
 
@@ -164,7 +166,7 @@ void gateway_session_free(gateway_session *s)
     free(s);
 }
 
-/* ---- reading a verified response ------------------------------------------ */
+/* ---- what a response is for ---------------------------------------------- */
 
 /* NULL when the response is for this key, type and root; else why not. */
 static const char *request_mismatch(const tkms_signer_response *v,
@@ -226,6 +228,38 @@ static void add_fault(gateway_session *s, size_t server, gateway_fault_kind kind
     f->bad_count = bad != NULL ? bad_count : 0;
 }
 
+/* Whether server `server`'s answer is provably its own: its body's Ed25519
+ * signature verifies (checked once, when the session is about to blame
+ * it). When not, the body is dropped and why is kept as the reason. */
+static bool attributable(gateway_session *s, size_t server)
+{
+    server_slot *slot = &s->slots[server];
+    tkms_err err;
+    if (!slot->verified && tkms_signer_verify_response(slot->body, slot->body_len,
+                                                       s->key->servers[server].identity,
+                                                       &err) != TKMS_OK) {
+        snprintf(slot->reason, sizeof slot->reason, "%s", err.message);
+        free(slot->body);
+        slot->body = NULL;
+        return false;
+    }
+    slot->verified = true;
+    return true;
+}
+
+/* Blames server `server` (no longer WAITING) with add_fault when its
+ * answer is attributable; else it is only UNUSABLE (`bad` is freed). */
+static void blame(gateway_session *s, size_t server, gateway_fault_kind kind,
+                  const char *reason, uint32_t *bad, size_t bad_count)
+{
+    if (attributable(s, server)) {
+        add_fault(s, server, kind, reason, bad, bad_count);
+    } else {
+        free(bad);
+        s->slots[server].state = GATEWAY_SERVER_UNUSABLE;
+    }
+}
+
 /* A copy of the body, NUL-terminated (NULL when out of memory). */
 static char *copy_body(const char *body, size_t len)
 {
@@ -238,16 +272,16 @@ static char *copy_body(const char *body, size_t len)
 }
 
 /* Blames the culprits s->bad[0..bad_count) on their servers (each becomes
- * FAULTY with its own bad indices) and drops every partial of a faulty
- * server from the pool. Returns true when a dropped partial was not among
- * the culprits (a faulty server's other partial, which the combination
- * may have used). */
+ * FAULTY with its own bad indices, or UNUSABLE when its answer is not
+ * attributable) and drops every partial of those servers from the pool.
+ * Returns true when a dropped partial was not among the culprits (such a
+ * server's other partial, which the combination may have used). */
 static bool lock_out(gateway_session *s, size_t bad_count)
 {
     for (size_t b = 0; b < bad_count; b++) {
         size_t server = s->holder[s->bad[b]] - 1;   /* in the pool: held by its sender */
-        if (s->slots[server].state == GATEWAY_SERVER_FAULTY)
-            continue;
+        if (s->slots[server].state != GATEWAY_SERVER_ANSWERED)
+            continue;                               /* already blamed */
         size_t mine = 0;
         for (size_t t = b; t < bad_count; t++)
             mine += s->holder[s->bad[t]] - 1 == server;
@@ -262,13 +296,13 @@ static bool lock_out(gateway_session *s, size_t bad_count)
                              mine);
         else
             snprintf(reason, sizeof reason, "invalid partial %u", s->bad[b]);
-        add_fault(s, server, GATEWAY_FAULT_INVALID_PARTIAL, reason, list, mine);
+        blame(s, server, GATEWAY_FAULT_INVALID_PARTIAL, reason, list, mine);
     }
 
     bool dropped_good = false;
     size_t kept = 0;
     for (size_t i = 0; i < s->pool_count; i++) {
-        if (s->slots[s->pool_server[i]].state != GATEWAY_SERVER_FAULTY) {
+        if (s->slots[s->pool_server[i]].state == GATEWAY_SERVER_ANSWERED) {
             s->pool[kept] = s->pool[i];
             s->pool_server[kept++] = s->pool_server[i];
             continue;
@@ -311,18 +345,14 @@ static void evaluate(gateway_session *s)
         s->state = GATEWAY_SESSION_FAILED;
 }
 
-/* Steps 2-4 of gateway_session_response on a verified, parsed response. */
-static void accept_response(gateway_session *s, size_t server, const tkms_signer_response *v,
-                            const char *body, size_t len)
+/* Steps 2-4 of gateway_session_response on a parsed response (its body
+ * in the slot). */
+static void accept_response(gateway_session *s, size_t server, const tkms_signer_response *v)
 {
-    server_slot *slot = &s->slots[server];
-    slot->body = copy_body(body, len);        /* evidence, should it come to that */
-    slot->body_len = len;
-
     char why[GATEWAY_REASON_SIZE];
     if (request_mismatch(v, s->group_key, s->type, s->signing_root, why, sizeof why)) {
-        leave_waiting(s, server, GATEWAY_SERVER_FAULTY);
-        add_fault(s, server, GATEWAY_FAULT_WRONG_REQUEST, why, NULL, 0);
+        leave_waiting(s, server, GATEWAY_SERVER_FAULTY);    /* or UNUSABLE: blame decides */
+        blame(s, server, GATEWAY_FAULT_WRONG_REQUEST, why, NULL, 0);
         return;
     }
 
@@ -349,8 +379,8 @@ static void accept_response(gateway_session *s, size_t server, const tkms_signer
         } else {
             snprintf(reason, sizeof reason, "sent partials for indices it does not hold");
         }
-        leave_waiting(s, server, GATEWAY_SERVER_FAULTY);
-        add_fault(s, server, GATEWAY_FAULT_FOREIGN_INDEX, reason, list, foreign);
+        leave_waiting(s, server, GATEWAY_SERVER_FAULTY);    /* or UNUSABLE: blame decides */
+        blame(s, server, GATEWAY_FAULT_FOREIGN_INDEX, reason, list, foreign);
         return;
     }
 
@@ -374,15 +404,31 @@ gateway_session_state gateway_session_response(gateway_session *s, size_t server
         s->slots[server].state != GATEWAY_SERVER_WAITING)
         return s->state;
     server_slot *slot = &s->slots[server];
-    tkms_err err;
+    if (body == NULL) {
+        body = "";
+        len = 0;
+    }
+    slot->body = copy_body(body, len);        /* evidence, should it come to that */
+    slot->body_len = len;
+    /* The Ed25519 signature waits until blame needs it (attributable); a
+     * body that could not be copied for that later check is verified now. */
+    const uint8_t *identity = s->key->servers[server].identity;
     tkms_signer_response parsed;
-    tkms_status st = tkms_signer_read_response(body != NULL ? body : "", body != NULL ? len : 0,
-                                               s->key->servers[server].identity, &parsed, &err);
+    tkms_err err;
+    tkms_status st;
+    if (slot->body != NULL) {
+        st = tkms_signer_parse_response(body, len, identity, &parsed, &err);
+    } else {
+        st = tkms_signer_read_response(body, len, identity, &parsed, &err);
+        slot->verified = st == TKMS_OK;
+    }
     if (st != TKMS_OK) {
+        free(slot->body);
+        slot->body = NULL;
         leave_waiting(s, server, GATEWAY_SERVER_UNUSABLE);
         snprintf(slot->reason, sizeof slot->reason, "%s", err.message);
     } else {
-        accept_response(s, server, &parsed, body, len);
+        accept_response(s, server, &parsed);
         tkms_signer_response_free(&parsed);
     }
     evaluate(s);

@@ -8,30 +8,39 @@
  *
  * What a server's answer can be, and what the session makes of it:
  *
- *   answered    a response (signer.h) whose Ed25519 signature verifies
- *               under that server's identity key, for this session's group
- *               key, type and signing root, with partials only for indices
- *               the server holds: its partials join the pool.
+ *   answered    a response (signer.h) from that server's identity, for
+ *               this session's group key, type and signing root, with
+ *               partials only for indices the server holds: its partials
+ *               join the pool. Its Ed25519 signature is NOT checked then,
+ *               only when the session is about to blame the server (below).
+ *               That is safe: a group signature is used only once it
+ *               verifies under the group key, which proves it (BLS
+ *               signatures are unique: it is the whole key's, whoever's
+ *               bytes went into it); only blame needs the server's own
+ *               signature. So a body tampered with on the way whose
+ *               partials are all valid is simply used.
  *   faulty      a response that verifies under the server's identity key
- *               but is provably wrong: for another group key, type or
- *               signing root (GATEWAY_FAULT_WRONG_REQUEST), with a partial
- *               for an index the server does not hold
- *               (GATEWAY_FAULT_FOREIGN_INDEX), or with a partial that does
- *               not verify against its share public key
- *               (GATEWAY_FAULT_INVALID_PARTIAL, found by the culprit
- *               search below). The server is locked out of this session:
- *               none of its partials count, not even ones that verify. Its
- *               signed response is kept as evidence. A server whose chain
- *               settings differ from the gateway's computes another root
- *               and is faulty this way too — its signature is of no use,
- *               and the mismatch is what its own signed response shows.
- *   unusable    a body that does not verify as that server's signed
- *               response: not JSON, a missing or malformed member, another
- *               server's identity, a bad Ed25519 signature. It is NOT
- *               faulty: nothing in it can be attributed to the server
- *               (anybody on the path could have produced it), so it is
- *               not evidence and blames no one. The server is treated like
- *               an unreachable one: answered, not counted.
+ *               (checked before blaming) but is provably wrong: for another
+ *               group key, type or signing root
+ *               (GATEWAY_FAULT_WRONG_REQUEST), with a partial for an index
+ *               the server does not hold (GATEWAY_FAULT_FOREIGN_INDEX), or
+ *               with a partial that does not verify against its share public
+ *               key (GATEWAY_FAULT_INVALID_PARTIAL, found by the culprit
+ *               search below). The server is locked out of this session: none
+ *               of its partials count, not even ones that verify. Its signed
+ *               response is kept as evidence. A server whose chain settings
+ *               differ from the gateway's computes another root and is faulty
+ *               this way too — its signature is of no use, and the mismatch
+ *               is what its own signed response shows.
+ *   unusable    a body that does not read as that server's response (not
+ *               JSON, a missing or malformed member, another server's
+ *               identity), or one that would make the server faulty but
+ *               whose Ed25519 signature does not verify. It is NOT faulty:
+ *               nothing in it can be attributed to the server (anybody on
+ *               the path could have produced it), so it is not evidence
+ *               and blames no one. The server is treated like an
+ *               unreachable one: answered, not counted (partials it had in
+ *               the pool leave it).
  *   failed      the gateway's I/O layer says the server timed out, refused
  *               (e.g. 412 from its slashing protection, 423 locked) or
  *               errored (gateway_session_failed). Not faulty; not counted.
@@ -42,7 +51,8 @@
  * group key — the good case costs K point decompressions, one MSM and one
  * verify, whatever n is. Only when that fails does the combiner's culprit
  * search (batch verification, bisection) name the bad indices; the
- * servers that sent them become faulty, all their partials leave the pool,
+ * servers that sent them become faulty (or unusable, when their response's
+ * Ed25519 signature does not verify), all their partials leave the pool,
  * and the session goes on with the rest: DONE at once if K good partials
  * remain among those already in, else PENDING until more arrive. A
  * partial the combiner did not need is neither used nor judged.
@@ -60,7 +70,8 @@
  * once in gateway_session_new, nothing per partial; accepting an answer
  * copies its body (it may become evidence later), and checking it
  * allocates what the JSON parser (jansson) needs (each body is parsed
- * once: tkms_signer_read_response). A session is not thread-safe: drive
+ * once on arrival, again only to check its Ed25519 signature before blame
+ * or when it does not read). A session is not thread-safe: drive
  * it from one thread at a time (the gateway hands each request's session
  * between its event loop and one job at a time on its worker pool).
  * Everything here is public data.
@@ -160,14 +171,18 @@ void gateway_session_free(gateway_session *s);
  * Feeds the response body (`len` bytes, need not be NUL-terminated) that
  * server number `server` (position in key->servers) sent, and returns the
  * session's state afterwards. In order:
- *   1. tkms_signer_read_response with that server's identity key; on
- *      failure the server is UNUSABLE (see above), the reason kept;
+ *   1. the body must read as that server's response (what
+ *      tkms_signer_read_response checks, but the Ed25519 signature), else
+ *      the server is UNUSABLE (see above), read_response's reason kept;
  *   2. its group key, type and signing root must be this session's, else
  *      the server is FAULTY (WRONG_REQUEST);
  *   3. every partial must be for an index the server holds, else FAULTY
  *      (FOREIGN_INDEX);
  *   4. its partials join the pool; with K or more in the pool they are
  *      combined and the result verified (see the top).
+ * Before any FAULTY (here or from the culprit search) the Ed25519
+ * signature is checked (tkms_signer_verify_response): when it does not
+ * verify, the server is UNUSABLE instead, with that reason.
  * Ignored (the state is returned unchanged) when the session is no longer
  * PENDING, `server` is out of range, or that server already answered or
  * failed.

@@ -720,9 +720,10 @@ static tkms_status read_partials(json_t *array, tkms_partial **out, size_t *coun
     return TKMS_OK;
 }
 
-tkms_status tkms_signer_read_response(const char *json, size_t len,
-                                      const uint8_t identity[TKMS_IDENTITY_PUBLIC_SIZE],
-                                      tkms_signer_response *out, tkms_err *err)
+/* tkms_signer_read_response, and without `check_signature` its parse. */
+static tkms_status read_response(const char *json, size_t len,
+                                 const uint8_t identity[TKMS_IDENTITY_PUBLIC_SIZE],
+                                 bool check_signature, tkms_signer_response *out, tkms_err *err)
 {
     if (out != NULL)
         memset(out, 0, sizeof *out);
@@ -759,7 +760,7 @@ tkms_status tkms_signer_read_response(const char *json, size_t len,
         st = tkms_fail(err, TKMS_ERR_VERIFY_FAILED, "sign response: from another server");
 
     char *buf = NULL;
-    if (st == TKMS_OK) {
+    if (st == TKMS_OK && check_signature) {
         size_t capacity = CONTEXT_SIZE + response_max_size(type, count);
         buf = malloc(capacity);
         if (buf == NULL) {
@@ -786,6 +787,20 @@ tkms_status tkms_signer_read_response(const char *json, size_t len,
     out->count = count;
     tkms_err_clear(err);
     return TKMS_OK;
+}
+
+tkms_status tkms_signer_read_response(const char *json, size_t len,
+                                      const uint8_t identity[TKMS_IDENTITY_PUBLIC_SIZE],
+                                      tkms_signer_response *out, tkms_err *err)
+{
+    return read_response(json, len, identity, true, out, err);
+}
+
+tkms_status tkms_signer_parse_response(const char *json, size_t len,
+                                       const uint8_t identity[TKMS_IDENTITY_PUBLIC_SIZE],
+                                       tkms_signer_response *out, tkms_err *err)
+{
+    return read_response(json, len, identity, false, out, err);
 }
 
 void tkms_signer_response_free(tkms_signer_response *out)

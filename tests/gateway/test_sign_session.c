@@ -16,10 +16,13 @@
  * server, root or type, or for an honest response) and the session
  * finishes from the others; two liars of five; a response for another
  * signing root, type or key, or with a partial for an index the server
- * does not hold, is faulty; a body whose Ed25519 signature does not
- * verify (tampered in transit, another server's, not JSON) is not faulty
- * and not counted; too few is FAILED as soon as K is out of reach, with a
- * report naming each server's fate; a weighted server counts twice and is
+ * does not hold, is faulty; a body that does not read as the server's
+ * response (another server's, not JSON) is not faulty and not counted; a
+ * body whose Ed25519 signature does not verify (tampered in transit) is
+ * used while its partials are valid (the session still reaches DONE) and,
+ * when it would be blamed (an invalid partial, another root), is UNUSABLE,
+ * never faulty, never evidence; too few is FAILED as soon as K is out of
+ * reach, with a report naming each server's fate; a weighted server counts twice and is
  * locked out whole when one of its partials lies; a key with overlapping
  * or out-of-range indices is refused. The good path's cost is printed as
  * a ratio to one plain verify.
@@ -366,7 +369,9 @@ static void test_good_path(void)
  * at the arrival of the K-th honest response, with every liar that arrived
  * before named and nobody else; it is never FAILED while the honest ones
  * in plus those not yet arrived could reach K, and ends FAILED when fewer
- * than K are honest. */
+ * than K are honest. A tampered body (its Ed25519 signature broken, its
+ * partial valid) counts as honest: its partial is used, and it is never
+ * named. */
 typedef enum { FATE_HONEST = 0, FATE_LIAR, FATE_TIMEOUT, FATE_TAMPERED } fate;
 
 static void test_arrival_orders(void)
@@ -385,7 +390,7 @@ static void test_arrival_orders(void)
             if (fates[i] == FATE_LIAR && liars == 2)
                 fates[i] = FATE_HONEST;
             liars += fates[i] == FATE_LIAR;
-            honest_total += fates[i] == FATE_HONEST;
+            honest_total += fates[i] == FATE_HONEST || fates[i] == FATE_TAMPERED;
         }
         size_t order[5] = {0, 1, 2, 3, 4};
         for (size_t i = 4; i > 0; i--) {
@@ -419,6 +424,7 @@ static void test_arrival_orders(void)
             default:
                 body = tampered(honest[i]);
                 st = feed(s, i, body);
+                honest_in++;
                 break;
             }
             free(body);
@@ -552,7 +558,8 @@ static void test_liar_among_first_k(void)
     free(text);
     gateway_session_free(s);
 
-    /* the same lie, not re-signed (changed on the way): not counted, nobody blamed */
+    /* the same lie, not re-signed (changed on the way): used until the
+     * combination fails, then not counted, and nobody blamed */
     tkms_partial p[8];
     partials_of(liar, p);
     char *forged = strdup(honest[0]);
@@ -561,13 +568,44 @@ static void test_liar_among_first_k(void)
     char *at = strstr(forged, "\"signature\":\"") + strlen("\"signature\":\"");
     memcpy(at, hex, strlen(hex));
     s = session(&key5, TKMS_ETH2_RANDAO_REVEAL, root);
-    feed(s, 0, forged);
-    CHECK(gateway_session_server_state(s, 0) == GATEWAY_SERVER_UNUSABLE &&
-              gateway_session_partial_count(s) == 0,
-          "a partial changed without the server's signature is not counted");
+    CHECK(feed(s, 0, forged) == GATEWAY_SESSION_PENDING &&
+              gateway_session_server_state(s, 0) == GATEWAY_SERVER_ANSWERED &&
+              gateway_session_partial_count(s) == 1,
+          "a forged body that reads: its partial joins the pool unjudged");
+    feed(s, 1, honest[1]);
+    CHECK(feed(s, 2, honest[2]) == GATEWAY_SESSION_PENDING &&
+              gateway_session_server_state(s, 0) == GATEWAY_SERVER_UNUSABLE &&
+              gateway_session_partial_count(s) == 2,
+          "its invalid partial found: UNUSABLE (not FAULTY), its partial out");
     gateway_session_faulty(s, &count);
-    CHECK(count == 0, "and blames nobody");
+    CHECK(count == 0, "and blames nobody: no evidence (%zu)", count);
+    text = report(s);
+    CHECK(strstr(text, "s1: unusable response (not counted): sign response: the server's "
+                       "signature does not verify") != NULL, "report: %s", text);
+    free(text);
+    CHECK(feed(s, 3, honest[3]) == GATEWAY_SESSION_DONE, "s4 completes it");
+    check_signature(s, root, "forged s1");
+    gateway_session_faulty(s, &count);
+    CHECK(count == 0, "still nobody blamed (%zu)", count);
     gateway_session_free(s);
+
+    /* the same with w: both its partials leave, the good one too */
+    char *lw = lie(W, 1, LIE_WRONG_POINT), *forged_w = tampered(lw);
+    free(lw);
+    s = session(&keyw, TKMS_ETH2_RANDAO_REVEAL, root);
+    feed(s, 0, forged_w);
+    CHECK(feed(s, 1, honest[2]) == GATEWAY_SESSION_PENDING &&
+              gateway_session_server_state(s, 0) == GATEWAY_SERVER_UNUSABLE &&
+              gateway_session_partial_count(s) == 1,
+          "w forged: unusable, both its partials out (%zu in)",
+          gateway_session_partial_count(s));
+    gateway_session_faulty(s, &count);
+    CHECK(count == 0, "w forged: nobody blamed");
+    feed(s, 2, honest[3]);
+    CHECK(feed(s, 3, honest[4]) == GATEWAY_SESSION_DONE, "s3, s4, s5: done");
+    check_signature(s, root, "forged w");
+    gateway_session_free(s);
+    free(forged_w);
     free(forged);
     free(liar);
 }
@@ -702,6 +740,17 @@ static void test_foreign_index(void)
               strcmp(f[0].reason, "sent partials for indices 1, 2, which it does not hold") == 0,
           "two foreign indices: %s", count ? f[0].reason : "");
     gateway_session_free(s);
+
+    /* the same, its Ed25519 signature broken: not s2's word, unusable */
+    char *forged = tampered(s2_sends_1);
+    s = session(&key5, TKMS_ETH2_RANDAO_REVEAL, root);
+    feed(s, 1, forged);
+    gateway_session_faulty(s, &count);
+    CHECK(count == 0 && gateway_session_server_state(s, 1) == GATEWAY_SERVER_UNUSABLE &&
+              gateway_session_partial_count(s) == 0,
+          "a foreign index under a bad signature: unusable, nobody blamed");
+    gateway_session_free(s);
+    free(forged);
     free(w_as_s4);
     free(s2_sends_1);
     free(s3_sends_3_4);
@@ -709,9 +758,29 @@ static void test_foreign_index(void)
 
 static void test_unusable(void)
 {
+    /* a broken Ed25519 signature on valid partials: used, nobody blamed */
     gateway_session *s = session(&key5, TKMS_ETH2_RANDAO_REVEAL, root);
     char *bad_sig = tampered(honest[0]);
-    CHECK(feed(s, 0, bad_sig) == GATEWAY_SESSION_PENDING, "a bad Ed25519 signature: pending");
+    CHECK(feed(s, 0, bad_sig) == GATEWAY_SESSION_PENDING &&
+              gateway_session_partial_count(s) == 1,
+          "a bad Ed25519 signature on a valid partial: in the pool");
+    feed(s, 1, honest[1]);
+    CHECK(feed(s, 2, honest[2]) == GATEWAY_SESSION_DONE,
+          "it does not keep the session from DONE");
+    check_signature(s, root, "s1 tampered, s2, s3");
+    size_t count;
+    gateway_session_faulty(s, &count);
+    CHECK(count == 0 && gateway_session_server_state(s, 0) == GATEWAY_SERVER_ANSWERED,
+          "s1 answered, nobody blamed (%zu)", count);
+    gateway_session_free(s);
+
+    /* a root changed on the way (the signature no longer verifies): it
+     * would be WRONG_REQUEST, but it is not s1's word: unusable */
+    char *moved = strdup(honest[0]);
+    char *digit = strstr(moved, "\"signing_root\":\"0x") + 20;
+    *digit = *digit == '0' ? '1' : '0';
+    s = session(&key5, TKMS_ETH2_RANDAO_REVEAL, root);
+    CHECK(feed(s, 0, moved) == GATEWAY_SESSION_PENDING, "a bad Ed25519 signature: pending");
     CHECK(gateway_session_server_state(s, 0) == GATEWAY_SERVER_UNUSABLE, "s1 unusable");
     CHECK(feed(s, 2, honest[1]) == GATEWAY_SESSION_PENDING &&
               gateway_session_server_state(s, 2) == GATEWAY_SERVER_UNUSABLE,
@@ -719,7 +788,6 @@ static void test_unusable(void)
     CHECK(gateway_session_response(s, 3, NULL, 0) == GATEWAY_SESSION_FAILED,
           "a missing body leaves two servers for three partials: FAILED at once");
     CHECK(gateway_session_server_state(s, 3) == GATEWAY_SERVER_UNUSABLE, "s4 unusable");
-    size_t count;
     gateway_session_faulty(s, &count);
     CHECK(count == 0, "unattributable answers blame nobody (%zu)", count);
     char *text = report(s);
@@ -743,6 +811,7 @@ static void test_unusable(void)
           "junk from three of five: FAILED, and final (the fourth is not examined)");
     gateway_session_free(s);
     free(bad_sig);
+    free(moved);
 }
 
 static void test_too_few(void)
@@ -908,8 +977,8 @@ static void test_bad_keys(void)
     gateway_session_free(NULL);
 }
 
-/* The good path's cost (three responses: three Ed25519 verifies, JSON,
- * one combine with its one verify) against one plain verify. */
+/* The good path's cost (three responses: JSON, no Ed25519 verify, one
+ * combine with its one verify) against one plain verify. */
 static double now(void)
 {
     struct timespec ts;

@@ -189,6 +189,21 @@ static void check_response(const tkms_signer_result *res, const uint8_t root[32]
     CHECK(sig != NULL && tkms_signer_verify_response(copy, res->body_len, identity.public_key,
                                                      &err) == TKMS_ERR_VERIFY_FAILED,
           "%s: a changed partial still verifies", what);
+    /* ... which the parse without the signature check does not look at,
+     * while it still names the wrong server */
+    tkms_signer_response parsed;
+    CHECK(tkms_signer_parse_response(copy, res->body_len, identity.public_key, &parsed, &err) ==
+                  TKMS_OK &&
+              parsed.count == 2 && parsed.partials[0].index == 1 &&
+              memcmp(parsed.signing_root, root, 32) == 0,
+          "%s: parse without the signature check: %s", what, err.message);
+    tkms_signer_response_free(&parsed);
+    CHECK(tkms_signer_parse_response(copy, res->body_len, other, &parsed, &err) ==
+              TKMS_ERR_VERIFY_FAILED,
+          "%s: the parse still checks the server", what);
+    CHECK(tkms_signer_read_response(copy, res->body_len, identity.public_key, &parsed, &err) ==
+              TKMS_ERR_VERIFY_FAILED,
+          "%s: the read checks the signature", what);
     free(copy);
 }
 
