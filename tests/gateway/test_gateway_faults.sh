@@ -65,6 +65,16 @@ wait_for() {
     return 1
 }
 
+# gone PID — true once process PID has ended entirely: reaped, or a zombie
+# none of whose threads is left but its leader. (A killed multi-threaded
+# process shows as a zombie while its other threads are still exiting; it
+# holds its files and locks — the audit log's — until the last one has.)
+gone() {
+    ! kill -0 "$1" 2>/dev/null && return 0
+    grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null &&
+        [ "$(ls "/proc/$1/task" 2>/dev/null | wc -l)" -le 1 ]
+}
+
 # gw METHOD PATH [CURL-ARGS…] — a request to the gateway as its client:
 # $STATUS and $BODY.
 gw() {
@@ -120,7 +130,7 @@ restart_server() {
     local old
     old=$(server_pid "$i")
     kill -9 "$old" 2>/dev/null
-    wait_for 30 bash -c "! kill -0 $old 2>/dev/null || grep -q '^State:.*Z' /proc/$old/status 2>/dev/null"
+    wait_for 30 gone "$old"
     (cd "$D/s$i" && exec env "$@" "$TKMS" server --config server.yaml >>log 2>&1) &
     SPID[s$i]=$!
     disown "$!"
@@ -189,7 +199,7 @@ AT_SECOND_KILL=$(signed_count)
 check "signing goes on with s1 and s2 dead" wait_load_signed 20
 finish_bench "two servers killed under load" kill
 check "signatures were made after the second kill" test "$(signed_count)" -gt "$AT_SECOND_KILL"
-for i in 1 2; do check "s$i is dead" bash -c "! kill -0 $(server_pid "$i") 2>/dev/null || grep -q '^State:.*Z' /proc/$(server_pid "$i")/status"; done
+for i in 1 2; do check "s$i is dead" wait_for 30 gone "$(server_pid "$i")"; done
 still_signs "with three servers of five"
 
 # ---- 2. slow servers do not move the median ------------------------------------------------
@@ -276,7 +286,7 @@ sign "$TMP/vote.json"
 assert_eq "an attestation signs before the restart" 200 "$STATUS"
 OLD_GW=$(field d.gateway_pid)
 kill -9 "$OLD_GW"
-check "the gateway is dead" wait_for 30 bash -c "! kill -0 $OLD_GW 2>/dev/null || grep -q '^State:.*Z' /proc/$OLD_GW/status 2>/dev/null"
+check "the gateway is dead" wait_for 30 gone "$OLD_GW"
 run "$TKMS" cluster restart-gateway --dir "$D" --json
 assert_eq "tkms cluster restart-gateway" 0 "$RC"
 [ "$RC" = 0 ] && printf '%s\n' "$OUT" >"$TMP/c.json"
