@@ -56,12 +56,13 @@ static void reply_json(struct tkms_gateway *g, tkms_http_request *req, server_ro
     free(text);
 }
 
-/* The client of a request, or NULL (with why) when it is not one. */
-static const char *client_of(const gateway_listener *l, tkms_http_request *req)
+/* The client of a request (its index in the configuration), or -1 when it
+ * is none. */
+static long client_of(const gateway_listener *l, tkms_http_request *req)
 {
     const gateway_config *cfg = l->gateway->cfg;
     if (l->client >= 0)
-        return cfg->clients[l->client].name;
+        return l->client;
     const char *auth = tkms_http_request_header(req, "Authorization");
     if (auth != NULL && strncmp(auth, "Bearer ", 7) == 0) {
         const char *token = auth + 7;
@@ -70,15 +71,15 @@ static const char *client_of(const gateway_listener *l, tkms_http_request *req)
             const char *want = l->gateway->tokens[i];
             if (want != NULL && strlen(want) == len &&
                 sodium_memcmp(want, token, len) == 0)     /* constant time */
-                return cfg->clients[i].name;
+                return (long)i;
         }
-        return NULL;
+        return -1;
     }
     const char *cn = tkms_http_request_client(req);
     for (size_t i = 0; cn != NULL && i < cfg->client_count; i++)
         if (cfg->clients[i].auth == GATEWAY_AUTH_CERT && strcmp(cfg->clients[i].name, cn) == 0)
-            return cfg->clients[i].name;
-    return NULL;
+            return (long)i;
+    return -1;
 }
 
 static bool banned(struct tkms_gateway *g, const char *server)
@@ -245,19 +246,20 @@ void gateway_handle(tkms_http_request *req, void *arg)
                             "method not allowed", started);
         return;
     }
-    const char *client = client_of(l, req);
-    if (client == NULL) {
+    long index = client_of(l, req);
+    if (index < 0) {
         gateway_reply_error(g, req, sign ? SERVER_ROUTE_SIGN : SERVER_ROUTE_OTHER, 401,
                             "unknown client: present a client certificate or a bearer token "
                             "of a configured client",
                             started);
         return;
     }
+    const char *client = g->cfg->clients[index].name;
     if (keys) {
         public_keys(g, req, client, started);
         return;
     }
-    gateway_migration_sign_request(g, client);
+    gateway_migration_sign_request(g, (size_t)index);
     uint8_t key[TKMS_PUBLIC_KEY_SIZE];
     const char *hex = path + strlen(SIGN_PREFIX);
     const gateway_key_entry *entry = NULL;

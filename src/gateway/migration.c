@@ -344,11 +344,10 @@ static void move_to_standby(struct tkms_gateway *g, long c, migration_cause caus
     enqueue(m, op);
 }
 
-void gateway_migration_sign_request(struct tkms_gateway *g, const char *client)
+void gateway_migration_sign_request(struct tkms_gateway *g, size_t client)
 {
-    long c = g->migration != NULL ? client_index(g, client) : -1;
-    if (c >= 0)
-        g->migration->clients[c].last_sign = gateway_now();
+    if (g->migration != NULL && client < g->cfg->client_count)
+        g->migration->clients[client].last_sign = gateway_now();
 }
 
 void gateway_migration_refusal(struct tkms_gateway *g, const char *client)

@@ -91,9 +91,10 @@ void gateway_migration_handle(struct tkms_gateway *g, const gateway_listener *l,
                               tkms_http_request *req, double started);
 
 /* The rules' inputs, from the sign path (loop thread): a sign request from
- * `client`, and a slashing refusal (412) answered to `client`. Names that
- * are not configured clients are ignored. */
-void gateway_migration_sign_request(struct tkms_gateway *g, const char *client);
+ * configured client number `client` (no lookup: this is on every request),
+ * and a slashing refusal (412) answered to the client named `client` (a
+ * name that is no configured client is ignored). */
+void gateway_migration_sign_request(struct tkms_gateway *g, size_t client);
 void gateway_migration_refusal(struct tkms_gateway *g, const char *client);
 
 /* Keys moved since the gateway started (for /metrics). Loop thread. */
